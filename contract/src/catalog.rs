@@ -1,0 +1,230 @@
+//! The catalogue of the Jodo widget API: methods, media/eventtype pairs,
+//! status codes and external-data fields, read from `schemas/catalog.yaml`.
+//!
+//! This is the project's single list of them. Code asks the catalogue
+//! ("is this pair an event?", "which codes may SendChatMessage return?")
+//! instead of keeping its own copy.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle;
+
+/// Why the catalogue could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The embedded bundle has no `catalog.yaml`: the build is broken.
+    #[error("schemas/catalog.yaml is missing from the build; rebuild from a complete checkout")]
+    Missing,
+    /// The YAML does not match the catalogue's shape.
+    #[error("schemas/catalog.yaml is malformed: {0}")]
+    Malformed(#[from] serde_norway::Error),
+}
+
+/// Who produces an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The widget emits it on its own (after a call, or on a local failure).
+    Widget,
+    /// The server sends it in an `event` frame; the widget passes it on.
+    Server,
+}
+
+/// One media/eventtype pair.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventEntry {
+    /// `eventdata.media`.
+    pub media: String,
+    /// `eventdata.eventtype` in its canonical spelling.
+    pub eventtype: String,
+    /// Who may produce it.
+    pub source: Vec<Source>,
+    /// Section of the spec this entry comes from, for reports.
+    pub section: String,
+    /// One line for tables and reports.
+    pub summary: String,
+    /// Other spellings the spec uses; accepted only in the `compat` profile.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl EventEntry {
+    /// `media/eventtype`, the key used in cases, reports and coverage.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.media, self.eventtype)
+    }
+}
+
+/// One parameter of a method.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Param {
+    /// Name used in docs and errors.
+    pub name: String,
+    /// JSON type the method expects.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Whether the call may leave it out.
+    #[serde(default)]
+    pub optional: bool,
+    /// Upper bound in characters, for text parameters with a length rule.
+    #[serde(default)]
+    pub max_chars: Option<usize>,
+}
+
+/// One SDK method.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MethodEntry {
+    /// Function name as the page calls it.
+    pub name: String,
+    /// `window` for the global entry point, else the object holding it.
+    pub object: String,
+    /// Section of the spec this entry comes from.
+    pub section: String,
+    /// Parameters in call order.
+    pub params: Vec<Param>,
+    /// Documented return codes and their meaning; empty when the spec is silent.
+    pub returns: BTreeMap<String, String>,
+    /// `media/eventtype` keys the call leads to.
+    pub events: Vec<String>,
+}
+
+impl MethodEntry {
+    /// JavaScript expression that names the function on a page.
+    pub fn js_path(&self) -> String {
+        if self.object == "window" {
+            format!("window.{}", self.name)
+        } else {
+            format!("window.{}.{}", self.object, self.name)
+        }
+    }
+
+    /// Meaning of a return code, if the spec documents it.
+    pub fn return_meaning(&self, code: i64) -> Option<&str> {
+        self.returns.get(&code.to_string()).map(String::as_str)
+    }
+}
+
+/// One status code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusCode {
+    /// Numeric value of `eventdata.status`.
+    pub code: i64,
+    /// Short name.
+    pub name: String,
+    /// Family: init_failure, reconnect, info or success.
+    pub kind: String,
+}
+
+/// One external-data field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtdataField {
+    /// Numeric field id.
+    pub id: u32,
+    /// Field name as it appears in sessionextdata.
+    pub name: String,
+}
+
+/// The whole catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Title and version of the spec the catalogue was written from.
+    pub spec: String,
+    /// Every media/eventtype pair.
+    pub events: Vec<EventEntry>,
+    /// Every SDK method.
+    pub methods: Vec<MethodEntry>,
+    /// Every status code.
+    pub status_codes: Vec<StatusCode>,
+    /// Every external-data field.
+    pub extdata_fields: Vec<ExtdataField>,
+}
+
+impl Catalog {
+    /// The catalogue built into this binary.
+    ///
+    /// # Errors
+    /// [`CatalogError`] when the embedded file is missing or malformed, which
+    /// only a broken build can cause (a test parses it).
+    pub fn embedded() -> Result<Self, CatalogError> {
+        Self::from_yaml(bundle::text("catalog.yaml").ok_or(CatalogError::Missing)?)
+    }
+
+    /// Parses a catalogue from YAML text.
+    ///
+    /// # Errors
+    /// [`CatalogError::Malformed`] with the YAML location.
+    pub fn from_yaml(text: &str) -> Result<Self, CatalogError> {
+        Ok(serde_norway::from_str(text)?)
+    }
+
+    /// The entry for a pair in its canonical spelling.
+    pub fn event(&self, media: &str, eventtype: &str) -> Option<&EventEntry> {
+        self.events
+            .iter()
+            .find(|e| e.media == media && e.eventtype == eventtype)
+    }
+
+    /// The entry for a pair, accepting the spec's alternative spellings.
+    pub fn event_or_alias(&self, media: &str, eventtype: &str) -> Option<&EventEntry> {
+        self.event(media, eventtype).or_else(|| {
+            self.events
+                .iter()
+                .find(|e| e.media == media && e.aliases.iter().any(|a| a == eventtype))
+        })
+    }
+
+    /// The entry for a method by name.
+    pub fn method(&self, name: &str) -> Option<&MethodEntry> {
+        self.methods.iter().find(|m| m.name == name)
+    }
+
+    /// The entry for a status code.
+    pub fn status(&self, code: i64) -> Option<&StatusCode> {
+        self.status_codes.iter().find(|s| s.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalogue_parses_and_has_no_duplicates() {
+        let cat = Catalog::embedded().expect("catalogue parses");
+        let mut keys: Vec<String> = cat.events.iter().map(EventEntry::key).collect();
+        keys.sort();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len(), "duplicate media/eventtype pair");
+        let mut names: Vec<&str> = cat.methods.iter().map(|m| m.name.as_str()).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate method");
+    }
+
+    #[test]
+    fn method_events_name_catalogue_events() {
+        let cat = Catalog::embedded().unwrap();
+        for m in &cat.methods {
+            for key in &m.events {
+                let (media, eventtype) = key.split_once('/').expect("media/eventtype");
+                assert!(
+                    cat.event(media, eventtype).is_some(),
+                    "{} leads to unknown event {key}",
+                    m.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn aliases_resolve_to_canonical_entry() {
+        let cat = Catalog::embedded().unwrap();
+        let e = cat.event_or_alias("session", "SDKVERSION").expect("alias");
+        assert_eq!(e.eventtype, "SDKVersion");
+        assert!(cat.event("session", "SDKVERSION").is_none());
+    }
+}

@@ -1,0 +1,21 @@
+//! The Jodo widget contract, as data the mock and the runner share.
+//!
+//! # Layout
+//! - [`bundle`]: the `schemas/` folder, embedded at build time so installed
+//!   binaries carry the contract they were built against.
+//! - [`catalog`]: the catalogue of methods, events, status codes and
+//!   external-data fields; the only list of them in the project.
+//! - [`schema`]: every JSON Schema of the contract, compiled once, with
+//!   errors that name the JSON pointer and the catalogue entry.
+//! - [`wire`]: frame types of the widget ↔ server protocol.
+//! - [`clock`]: the timestamp forms the contract fixes.
+
+pub mod bundle;
+pub mod catalog;
+pub mod clock;
+pub mod schema;
+pub mod wire;
+
+pub use catalog::{Catalog, EventEntry, MethodEntry};
+pub use schema::{SchemaError, SchemaSet};
+pub use wire::Frame;

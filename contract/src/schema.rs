@@ -1,0 +1,302 @@
+//! Every JSON Schema of the contract, compiled once.
+//!
+//! Schemas refer to each other by relative `$ref`; all of them are loaded
+//! into one offline registry under their `$id`, so validation never touches
+//! the network. Errors come back as values that name the JSON pointer, the
+//! schema and, for eventdata, the catalogue entry concerned.
+
+use std::collections::BTreeMap;
+
+use jsonschema::{Registry, Validator};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bundle::{self, SCHEMA_BASE};
+use crate::catalog::{Catalog, CatalogError};
+
+/// Why the schema set could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaSetError {
+    /// The catalogue did not load.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// A schema file is not JSON.
+    #[error("schemas/{path} is not valid JSON: {source}")]
+    NotJson {
+        /// Path under `schemas/`.
+        path: String,
+        /// Parser error with line and column.
+        source: serde_json::Error,
+    },
+    /// A schema does not compile (bad keyword, unresolved `$ref`).
+    #[error("schemas/{path} does not compile: {message}")]
+    Compile {
+        /// Path under `schemas/`.
+        path: String,
+        /// The validator's explanation.
+        message: String,
+    },
+}
+
+/// One schema violation, in a form reports and CLIs can print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemaError {
+    /// JSON pointer into the checked document (`""` for the root).
+    pub pointer: String,
+    /// What is wrong, in words.
+    pub message: String,
+    /// Schema path under `schemas/` that raised it.
+    pub schema: String,
+    /// Catalogue key (`media/eventtype`) the document claims to be, if any.
+    pub entry: Option<String>,
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "(root)"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{pointer}: {} [{}", self.message, self.schema)?;
+        if let Some(entry) = &self.entry {
+            write!(f, ", {entry}")?;
+        }
+        write!(f, "]")
+    }
+}
+
+/// The compiled contract: the catalogue plus a validator per schema file.
+pub struct SchemaSet {
+    catalog: Catalog,
+    validators: BTreeMap<String, Validator>,
+}
+
+impl std::fmt::Debug for SchemaSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaSet")
+            .field("schemas", &self.validators.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+const EVENTDATA_BASE: &str = "eventdata/eventdata.schema.json";
+
+impl SchemaSet {
+    /// Compiles the schemas built into this binary.
+    ///
+    /// # Errors
+    /// [`SchemaSetError`] naming the file that does not parse or compile.
+    pub fn embedded() -> Result<Self, SchemaSetError> {
+        let catalog = Catalog::embedded()?;
+        let mut docs = Vec::new();
+        for (path, text) in bundle::json_schemas() {
+            let value: Value =
+                serde_json::from_str(text).map_err(|source| SchemaSetError::NotJson {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            docs.push((path.to_owned(), value));
+        }
+        let registry = Registry::new()
+            .extend(
+                docs.iter()
+                    .map(|(path, value)| (format!("{SCHEMA_BASE}{path}"), value.clone())),
+            )
+            .and_then(|b| b.prepare())
+            .map_err(|e| SchemaSetError::Compile {
+                path: "(registry)".into(),
+                message: e.to_string(),
+            })?;
+        let mut validators = BTreeMap::new();
+        for (path, value) in &docs {
+            let validator = jsonschema::options()
+                .with_registry(&registry)
+                .with_base_uri(format!("{SCHEMA_BASE}{path}"))
+                .should_validate_formats(true)
+                .build(value)
+                .map_err(|e| SchemaSetError::Compile {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            validators.insert(path.clone(), validator);
+        }
+        Ok(Self {
+            catalog,
+            validators,
+        })
+    }
+
+    /// The catalogue the schemas belong to.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Paths (under `schemas/`) of every compiled schema.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.validators.keys().map(String::as_str)
+    }
+
+    /// Validates `doc` against one schema file, e.g. `wire/session-request.schema.json`.
+    /// An unknown path is reported as an error rather than a pass.
+    pub fn validate(&self, path: &str, doc: &Value) -> Vec<SchemaError> {
+        self.validate_as(path, doc, None)
+    }
+
+    fn validate_as(&self, path: &str, doc: &Value, entry: Option<&str>) -> Vec<SchemaError> {
+        let Some(validator) = self.validators.get(path) else {
+            return vec![SchemaError {
+                pointer: String::new(),
+                message: format!("no schema schemas/{path} in the contract"),
+                schema: path.to_owned(),
+                entry: entry.map(str::to_owned),
+            }];
+        };
+        validator
+            .iter_errors(doc)
+            .map(|e| SchemaError {
+                pointer: e.instance_path().to_string(),
+                message: e.to_string(),
+                schema: path.to_owned(),
+                entry: entry.map(str::to_owned),
+            })
+            .collect()
+    }
+
+    /// Validates one eventdata: the common shape, membership of its
+    /// media/eventtype in the catalogue, then the event's own schema.
+    pub fn validate_eventdata(&self, doc: &Value) -> Vec<SchemaError> {
+        let media = doc.get("media").and_then(Value::as_str);
+        let eventtype = doc.get("eventtype").and_then(Value::as_str);
+        let key = media.zip(eventtype).map(|(m, e)| format!("{m}/{e}"));
+        let mut errors = self.validate_as(EVENTDATA_BASE, doc, key.as_deref());
+        if let (Some(media), Some(eventtype)) = (media, eventtype) {
+            if self.catalog.event(media, eventtype).is_none() {
+                errors.push(SchemaError {
+                    pointer: "/eventtype".into(),
+                    message: format!(
+                        "{media}/{eventtype} is not a media/eventtype pair of the catalogue"
+                    ),
+                    schema: "catalog.yaml".into(),
+                    entry: key.clone(),
+                });
+            }
+            let own = format!("eventdata/{media}.{eventtype}.schema.json");
+            if self.validators.contains_key(&own) {
+                errors.extend(self.validate_as(&own, doc, key.as_deref()));
+            }
+        }
+        errors
+    }
+
+    /// Validates one wire frame against the schema of its `kind`.
+    pub fn validate_frame(&self, frame: &Value) -> Vec<SchemaError> {
+        match frame.get("kind").and_then(Value::as_str) {
+            Some(kind) if self.validators.contains_key(&frame_schema(kind)) => {
+                self.validate(&frame_schema(kind), frame)
+            }
+            Some(kind) => vec![SchemaError {
+                pointer: "/kind".into(),
+                message: format!("unknown frame kind {kind:?}"),
+                schema: "wire/envelope.schema.json".into(),
+                entry: None,
+            }],
+            None => self.validate("wire/envelope.schema.json", frame),
+        }
+    }
+
+    /// Whether the contract defines a frame kind.
+    pub fn has_frame_kind(&self, kind: &str) -> bool {
+        self.validators.contains_key(&frame_schema(kind))
+    }
+}
+
+fn frame_schema(kind: &str) -> String {
+    format!("wire/frames/{kind}.schema.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn set() -> SchemaSet {
+        SchemaSet::embedded().expect("contract compiles")
+    }
+
+    fn allocated() -> Value {
+        json!({"media": "session", "eventtype": "allocated", "status": 1001,
+               "msg": "Session Connected to Emma", "messageid": "m1",
+               "timestamp": "2025-08-21 11:52:49"})
+    }
+
+    #[test]
+    fn canonical_event_is_valid() {
+        assert_eq!(set().validate_eventdata(&allocated()), vec![]);
+    }
+
+    #[test]
+    fn per_event_schema_applies() {
+        let mut doc = allocated();
+        doc["status"] = json!(1003);
+        let errors = set().validate_eventdata(&doc);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].pointer, "/status");
+        assert_eq!(errors[0].entry.as_deref(), Some("session/allocated"));
+    }
+
+    #[test]
+    fn unknown_pair_names_the_catalogue() {
+        let mut doc = allocated();
+        doc["eventtype"] = json!("allocatd");
+        let errors = set().validate_eventdata(&doc);
+        assert!(errors.iter().any(|e| e.schema == "catalog.yaml"), "{errors:?}");
+    }
+
+    #[test]
+    fn bad_timestamp_and_empty_messageid_are_rejected() {
+        let mut doc = allocated();
+        doc["timestamp"] = json!("21/08/2025 11:52");
+        doc["messageid"] = json!("");
+        let pointers: Vec<String> = set()
+            .validate_eventdata(&doc)
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect();
+        assert!(pointers.contains(&"/timestamp".to_string()), "{pointers:?}");
+        assert!(pointers.contains(&"/messageid".to_string()), "{pointers:?}");
+    }
+
+    #[test]
+    fn frames_validate_by_kind() {
+        let s = set();
+        let ok = json!({"kind": "chat.send", "seq": 1, "messageid": "c1", "data": {"text": "hi"}});
+        assert_eq!(s.validate_frame(&ok), vec![]);
+        let extra = json!({"kind": "chat.send", "seq": 1, "messageid": "c1", "data": {"text": "hi"}, "x": 1});
+        assert!(!s.validate_frame(&extra).is_empty());
+        let zero = json!({"kind": "chat.send", "seq": 0, "messageid": "c1", "data": {"text": "hi"}});
+        assert!(s.validate_frame(&zero).iter().any(|e| e.pointer == "/seq"));
+        let unknown = json!({"kind": "nope", "seq": 1, "messageid": "c1", "data": {}});
+        assert_eq!(s.validate_frame(&unknown)[0].pointer, "/kind");
+    }
+
+    #[test]
+    fn every_per_event_schema_names_a_catalogue_entry() {
+        let s = set();
+        for path in s.paths() {
+            if let Some(name) = path
+                .strip_prefix("eventdata/")
+                .and_then(|p| p.strip_suffix(".schema.json"))
+            {
+                if name == "eventdata" {
+                    continue;
+                }
+                let (media, eventtype) = name.split_once('.').expect("media.eventtype");
+                assert!(
+                    s.catalog().event(media, eventtype).is_some(),
+                    "{path} has no catalogue entry"
+                );
+            }
+        }
+    }
+}

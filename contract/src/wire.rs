@@ -1,0 +1,69 @@
+//! Frames of the widget ↔ server protocol (see `schemas/wire/README.md`).
+//!
+//! Frames are kept as an envelope with a JSON `data` payload: the schemas
+//! decide what is valid, and the mock must be able to send frames the
+//! schemas reject (malformed frames are a test fault, not a type error).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Frame kinds the server sends.
+pub mod kind {
+    /// First frame on a new channel.
+    pub const WELCOME: &str = "welcome";
+    /// A server-driven event.
+    pub const EVENT: &str = "event";
+    /// A refused client frame.
+    pub const ERROR: &str = "error";
+    /// A visitor chat message.
+    pub const CHAT_SEND: &str = "chat.send";
+    /// Visitor read receipts.
+    pub const CHAT_READACK: &str = "chat.readack";
+    /// Visitor ended the session.
+    pub const SESSION_END: &str = "session.end";
+}
+
+/// One frame in either direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Frame kind, one of [`kind`] or a kind the contract adds later.
+    pub kind: String,
+    /// Per-direction sequence number from 1.
+    pub seq: u64,
+    /// Unique per session and direction.
+    pub messageid: String,
+    /// Sender's clock, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    /// Kind-specific payload.
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// Why a text message is not a frame.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON at all.
+    #[error("frame is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// JSON, but not an envelope.
+    #[error("frame is not a frame envelope: {0}")]
+    NotFrame(serde_json::Error),
+}
+
+impl Frame {
+    /// Parses a text message, keeping the raw value for schema checks.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the text is not JSON or lacks the envelope fields.
+    pub fn decode(text: &str) -> Result<(Self, Value), DecodeError> {
+        let raw: Value = serde_json::from_str(text).map_err(DecodeError::NotJson)?;
+        let frame = serde_json::from_value(raw.clone()).map_err(DecodeError::NotFrame)?;
+        Ok((frame, raw))
+    }
+
+    /// The frame as one JSON text message.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
