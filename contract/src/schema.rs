@@ -250,7 +250,10 @@ mod tests {
         let mut doc = allocated();
         doc["eventtype"] = json!("allocatd");
         let errors = set().validate_eventdata(&doc);
-        assert!(errors.iter().any(|e| e.schema == "catalog.yaml"), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.schema == "catalog.yaml"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -274,7 +277,8 @@ mod tests {
         assert_eq!(s.validate_frame(&ok), vec![]);
         let extra = json!({"kind": "chat.send", "seq": 1, "messageid": "c1", "data": {"text": "hi"}, "x": 1});
         assert!(!s.validate_frame(&extra).is_empty());
-        let zero = json!({"kind": "chat.send", "seq": 0, "messageid": "c1", "data": {"text": "hi"}});
+        let zero =
+            json!({"kind": "chat.send", "seq": 0, "messageid": "c1", "data": {"text": "hi"}});
         assert!(s.validate_frame(&zero).iter().any(|e| e.pointer == "/seq"));
         let unknown = json!({"kind": "nope", "seq": 1, "messageid": "c1", "data": {}});
         assert_eq!(s.validate_frame(&unknown)[0].pointer, "/kind");

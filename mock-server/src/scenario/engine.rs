@@ -1,0 +1,211 @@
+//! Runs one session's instance of a scenario, without I/O.
+//!
+//! The engine takes a trigger and returns the steps to perform; the
+//! WebSocket task performs them. Keeping it pure makes it testable and keeps
+//! per-session state a small struct.
+
+use serde_json::{Map, Value};
+
+use super::model::{Action, Scenario, Trigger};
+use jodo_contract::Frame;
+
+/// A trigger that happened.
+#[derive(Debug, Clone, Copy)]
+pub enum Fired<'a> {
+    /// The channel opened.
+    Opened,
+    /// A client frame arrived (already checked against its schema).
+    Frame(&'a Frame),
+}
+
+/// A rendered action, ready to perform.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send an `event` frame with this data.
+    Send(Map<String, Value>),
+    /// Wait this long.
+    DelayMs(u64),
+    /// Close the channel.
+    Close {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+}
+
+/// One session's position in its scenario.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    state: String,
+    vars: Map<String, Value>,
+}
+
+impl Machine {
+    /// A machine at the scenario's initial state, with the session's own
+    /// variables (e.g. `systemcallid`) added to the scenario's.
+    pub fn new(scenario: &Scenario, session_vars: Map<String, Value>) -> Self {
+        Self {
+            state: scenario.initial.clone(),
+            vars: session_vars,
+        }
+    }
+
+    /// Current state name.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// Applies a trigger: the first matching transition of the current state
+    /// fires, its actions are rendered and returned, and the state moves.
+    /// No matching transition returns no steps and leaves the state alone.
+    pub fn fire(&mut self, scenario: &Scenario, fired: Fired<'_>) -> Vec<Step> {
+        let Some(state) = scenario.states.get(&self.state) else {
+            return Vec::new();
+        };
+        let frame_value = match fired {
+            Fired::Frame(frame) => serde_json::to_value(frame).unwrap_or(Value::Null),
+            Fired::Opened => Value::Null,
+        };
+        let Some(transition) = state.on.iter().find(|t| {
+            let kind_matches = match (&t.when, fired) {
+                (Trigger::Opened, Fired::Opened) => true,
+                (Trigger::Frame(kind), Fired::Frame(frame)) => *kind == frame.kind,
+                _ => false,
+            };
+            kind_matches
+                && t.matches
+                    .iter()
+                    .all(|(pointer, want)| frame_value.pointer(pointer) == Some(want))
+        }) else {
+            return Vec::new();
+        };
+        let mut ctx = scenario.vars.clone();
+        ctx.extend(self.vars.clone());
+        ctx.insert("frame".into(), frame_value);
+        let ctx = Value::Object(ctx);
+        let steps = transition
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::Send(data) => Step::Send(render_map(data, &ctx)),
+                Action::DelayMs(ms) => Step::DelayMs(*ms),
+                Action::Close { code, reason } => Step::Close {
+                    code: *code,
+                    reason: render_str(reason, &ctx),
+                },
+            })
+            .collect();
+        if let Some(goto) = &transition.goto {
+            self.state = goto.clone();
+        }
+        steps
+    }
+}
+
+fn render_map(data: &Map<String, Value>, ctx: &Value) -> Map<String, Value> {
+    data.iter()
+        .map(|(k, v)| (k.clone(), render_value(v, ctx)))
+        .collect()
+}
+
+fn render_value(v: &Value, ctx: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(render_str(s, ctx)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| render_value(i, ctx)).collect()),
+        Value::Object(map) => Value::Object(render_map(map, ctx)),
+        other => other.clone(),
+    }
+}
+
+/// Replaces each `{{dotted.path}}` with the value found in `ctx`; strings are
+/// inserted as they are, other values as JSON, missing paths as nothing.
+pub fn render_str(template: &str, ctx: &Value) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let path = rest[open + 2..open + close].trim();
+        let found = path.split('.').try_fold(ctx, |v, key| v.get(key));
+        match found {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(Value::Null) | None => {}
+            Some(other) => out.push_str(&other.to_string()),
+        }
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load;
+    use jodo_contract::SchemaSet;
+    use serde_json::json;
+
+    fn chat(text: &str, id: &str) -> Frame {
+        Frame {
+            kind: "chat.send".into(),
+            seq: 1,
+            messageid: id.into(),
+            ts: None,
+            data: json!({ "text": text }),
+        }
+    }
+
+    #[test]
+    fn allocated_scenario_allocates_then_answers() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let sc = load("allocated", &schemas).unwrap();
+        let mut m = Machine::new(&sc, Map::new());
+        let steps = m.fire(&sc, Fired::Opened);
+        assert_eq!(
+            steps,
+            vec![Step::Send(
+                json!({"media": "session", "eventtype": "allocated", "status": 1001,
+                       "msg": "Session Connected to Emma"})
+                .as_object()
+                .unwrap()
+                .clone()
+            )]
+        );
+        assert_eq!(m.state(), "chatting");
+        // Opened again is not a trigger of "chatting".
+        assert!(m.fire(&sc, Fired::Opened).is_empty());
+        let steps = m.fire(&sc, Fired::Frame(&chat("hi", "c-1")));
+        let sends: Vec<&Map<String, Value>> = steps
+            .iter()
+            .filter_map(|s| if let Step::Send(d) = s { Some(d) } else { None })
+            .collect();
+        let types: Vec<&str> = sends
+            .iter()
+            .map(|d| d["eventtype"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "messagedeliveredack",
+                "messagereadack",
+                "typing",
+                "messagereceived"
+            ]
+        );
+        assert_eq!(sends[0]["refmessageid"], "c-1");
+        assert_eq!(sends[3]["msg"], "Emma here. You wrote: hi");
+    }
+
+    #[test]
+    fn templates_render_paths_and_leave_missing_empty() {
+        let ctx = json!({"agent": "Emma", "n": 3, "frame": {"data": {"text": "x"}}});
+        assert_eq!(
+            render_str("{{agent}}/{{ n }}/{{frame.data.text}}/{{nope}}", &ctx),
+            "Emma/3/x/"
+        );
+        assert_eq!(render_str("unclosed {{agent", &ctx), "unclosed {{agent");
+    }
+}

@@ -1,0 +1,167 @@
+//! Scenarios: per-session state machines written as data in `scenarios/`.
+//!
+//! [`model`] is the file format, [`engine`] runs one session's instance
+//! without any I/O, and this module finds and checks scenario files.
+
+pub mod engine;
+pub mod model;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use include_dir::{Dir, include_dir};
+use jodo_contract::SchemaSet;
+use serde_json::Value;
+
+pub use engine::{Fired, Machine, Step};
+pub use model::Scenario;
+
+/// The built-in scenarios, embedded so an installed `jodo-mock` has them.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../scenarios");
+
+/// Why a scenario could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// Neither a built-in name nor a readable file.
+    #[error(
+        "no scenario {name:?}: not a built-in (see `jodo-mock scenarios list`) and not a readable file"
+    )]
+    NotFound {
+        /// What was asked for.
+        name: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        /// File path.
+        path: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Not YAML (or JSON), with the parser's line and column.
+    #[error("{origin}: not valid YAML: {message}")]
+    Syntax {
+        /// File or built-in name.
+        origin: String,
+        /// Parser message including line and column.
+        message: String,
+    },
+    /// Parsed, but breaks the scenario schema or its own consistency.
+    #[error("{origin}: {}", problems.join("; "))]
+    Invalid {
+        /// File or built-in name.
+        origin: String,
+        /// Each problem with the field it concerns.
+        problems: Vec<String>,
+    },
+}
+
+/// Names and summaries of the built-in scenarios, sorted by name.
+pub fn builtin_names() -> Vec<String> {
+    let mut names: Vec<String> = BUILTIN
+        .files()
+        .filter_map(|f| f.path().to_str())
+        .filter_map(|p| p.strip_suffix(".yaml"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Loads a built-in scenario by name, or a scenario file by path.
+///
+/// # Errors
+/// [`ScenarioError`] saying what is missing or wrong, with the field concerned.
+pub fn load(name_or_path: &str, schemas: &SchemaSet) -> Result<Arc<Scenario>, ScenarioError> {
+    if let Some(file) = BUILTIN.get_file(format!("{name_or_path}.yaml")) {
+        let text = file.contents_utf8().unwrap_or_default();
+        return parse(text, name_or_path, schemas).map(Arc::new);
+    }
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: name_or_path.to_owned(),
+            source,
+        })?;
+        return parse(&text, name_or_path, schemas).map(Arc::new);
+    }
+    Err(ScenarioError::NotFound {
+        name: name_or_path.to_owned(),
+    })
+}
+
+/// Parses and checks scenario text: YAML syntax, the JSON Schema, then
+/// consistency the schema cannot express (states that exist, events the
+/// catalogue knows).
+///
+/// # Errors
+/// [`ScenarioError::Syntax`] or [`ScenarioError::Invalid`] naming each problem.
+pub fn parse(text: &str, origin: &str, schemas: &SchemaSet) -> Result<Scenario, ScenarioError> {
+    let value: Value = serde_norway::from_str(text).map_err(|e| ScenarioError::Syntax {
+        origin: origin.to_owned(),
+        message: e.to_string(),
+    })?;
+    let invalid = |problems| ScenarioError::Invalid {
+        origin: origin.to_owned(),
+        problems,
+    };
+    let schema_errors = schemas.validate("scenario.schema.json", &value);
+    if !schema_errors.is_empty() {
+        return Err(invalid(
+            schema_errors
+                .iter()
+                .map(|e| format!("at {}: {}", pointer_or_root(&e.pointer), e.message))
+                .collect(),
+        ));
+    }
+    let scenario: Scenario =
+        serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
+    let problems = scenario.consistency_problems(schemas);
+    if problems.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(invalid(problems))
+    }
+}
+
+fn pointer_or_root(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "(root)"
+    } else {
+        pointer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_loads() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let names = builtin_names();
+        assert!(names.contains(&"allocated".to_string()));
+        for name in names {
+            let sc = load(&name, &schemas).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(sc.name, name, "scenario name must match its file name");
+        }
+    }
+
+    #[test]
+    fn broken_files_say_where() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let err = parse(
+            "name: x\ninitial: a\nstates: {a: {on: [{when: sometimes}]}}",
+            "t",
+            &schemas,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/states/a/on/0/when"), "{err}");
+        let err = parse("name: x\ninitial: b\nstates: {a: {}}", "t", &schemas).unwrap_err();
+        assert!(err.to_string().contains("initial state \"b\""), "{err}");
+        let err = parse("name: [x", "t", &schemas).unwrap_err();
+        assert!(matches!(err, ScenarioError::Syntax { .. }), "{err}");
+        let err = load("no-such-scenario", &schemas).unwrap_err();
+        assert!(matches!(err, ScenarioError::NotFound { .. }));
+    }
+}
