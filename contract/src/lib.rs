@@ -17,5 +17,5 @@ pub mod schema;
 pub mod wire;
 
 pub use catalog::{Catalog, EventEntry, MethodEntry};
-pub use schema::{SchemaError, SchemaSet};
+pub use schema::{Direction, SchemaError, SchemaSet};
 pub use wire::Frame;

@@ -70,6 +70,17 @@ impl std::fmt::Display for SchemaError {
 pub struct SchemaSet {
     catalog: Catalog,
     validators: BTreeMap<String, Validator>,
+    frame_directions: BTreeMap<String, Direction>,
+}
+
+/// Which side of the channel sends a frame kind (`x-direction` in its schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Server to widget.
+    Server,
+    /// Widget to server.
+    Widget,
 }
 
 impl std::fmt::Debug for SchemaSet {
@@ -109,7 +120,24 @@ impl SchemaSet {
                 message: e.to_string(),
             })?;
         let mut validators = BTreeMap::new();
+        let mut frame_directions = BTreeMap::new();
         for (path, value) in &docs {
+            if let Some(kind) = path
+                .strip_prefix("wire/frames/")
+                .and_then(|p| p.strip_suffix(".schema.json"))
+            {
+                let direction = match value.get("x-direction").and_then(Value::as_str) {
+                    Some("server") => Direction::Server,
+                    Some("widget") => Direction::Widget,
+                    _ => {
+                        return Err(SchemaSetError::Compile {
+                            path: path.clone(),
+                            message: "x-direction must be \"server\" or \"widget\"".into(),
+                        });
+                    }
+                };
+                frame_directions.insert(kind.to_owned(), direction);
+            }
             let validator = jsonschema::options()
                 .with_registry(&registry)
                 .with_base_uri(format!("{SCHEMA_BASE}{path}"))
@@ -124,6 +152,7 @@ impl SchemaSet {
         Ok(Self {
             catalog,
             validators,
+            frame_directions,
         })
     }
 
@@ -192,9 +221,7 @@ impl SchemaSet {
     /// Validates one wire frame against the schema of its `kind`.
     pub fn validate_frame(&self, frame: &Value) -> Vec<SchemaError> {
         match frame.get("kind").and_then(Value::as_str) {
-            Some(kind) if self.validators.contains_key(&frame_schema(kind)) => {
-                self.validate(&frame_schema(kind), frame)
-            }
+            Some(kind) if self.has_frame_kind(kind) => self.validate(&frame_schema(kind), frame),
             Some(kind) => vec![SchemaError {
                 pointer: "/kind".into(),
                 message: format!("unknown frame kind {kind:?}"),
@@ -207,7 +234,12 @@ impl SchemaSet {
 
     /// Whether the contract defines a frame kind.
     pub fn has_frame_kind(&self, kind: &str) -> bool {
-        self.validators.contains_key(&frame_schema(kind))
+        self.frame_directions.contains_key(kind)
+    }
+
+    /// Who sends a frame kind, if the contract defines it.
+    pub fn frame_direction(&self, kind: &str) -> Option<Direction> {
+        self.frame_directions.get(kind).copied()
     }
 }
 

@@ -1,5 +1,21 @@
-//! jodo-mock: a scriptable mock of the Jodo widget backend.
+//! jodo-mock: a scriptable mock of the Jodo widget backend over HTTPS/WSS.
 //!
 //! # Layout
 //! - [`scenario`]: per-session state machines loaded from `scenarios/`.
+//! - [`gateway`]: API keys and the Origin allowlist.
+//! - [`session`]: sessions, channel tokens and transcripts.
+//! - [`pages`]: the widget build, host page and probe served to browsers.
+//! - [`http`] and [`ws`]: the routes; the only modules that know HTTP.
+//! - [`tls`]: the certificate the mock presents.
+//! - [`server`]: configuration, start and shutdown.
+
+pub mod gateway;
+pub mod http;
+pub mod pages;
 pub mod scenario;
+pub mod server;
+pub mod session;
+pub mod tls;
+pub mod ws;
+
+pub use server::{MockConfig, MockServer};

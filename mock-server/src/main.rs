@@ -1,1 +1,203 @@
-fn main() {}
+//! `jodo-mock`: run the mock Jodo backend, or list and check scenarios.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use jodo_contract::SchemaSet;
+use jodo_mock::gateway::{Gateway, development_keys};
+use jodo_mock::pages::WidgetBuild;
+use jodo_mock::tls::TlsIdentity;
+use jodo_mock::{MockConfig, MockServer, scenario};
+
+/// A scriptable mock of the Jodo widget backend, over HTTPS and WSS.
+///
+/// Point a host page's `extdata.serverpath` at it, or open the page it
+/// serves at `/`, and every situation of the widget API can be reproduced
+/// from scenario files.
+#[derive(Debug, Parser)]
+#[command(version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the mock until Ctrl-C.
+    Serve(ServeArgs),
+    /// Built-in scenarios and scenario files.
+    #[command(subcommand)]
+    Scenarios(ScenariosCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Scenario for new sessions: a built-in name or a YAML file.
+    #[arg(long, default_value = "allocated")]
+    scenario: String,
+    /// TCP port; 0 picks a free one.
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Address to listen on. Loopback by default: the mock is a test tool.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Widget build to serve instead of the reference build.
+    #[arg(long, value_name = "PATH")]
+    widget: Option<PathBuf>,
+    /// Key file (`keys: [{akey: .., skey: ..}]`); development keys when absent.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Extra page origin allowed to create sessions (repeatable), e.g. https://localhost:3000.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+    /// PEM certificate chain; a self-signed certificate is made when absent.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key for --cert.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScenariosCommand {
+    /// List the built-in scenarios.
+    List,
+    /// Check a scenario file against the scenario schema and the catalogue.
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "jodo_mock=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let schemas = Arc::new(SchemaSet::embedded()?);
+    match cli.command {
+        Command::Scenarios(ScenariosCommand::List) => {
+            for name in scenario::builtin_names() {
+                let sc = scenario::load(&name, &schemas)?;
+                println!("{:<24} {}", sc.name, sc.summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scenarios(ScenariosCommand::Check { file }) => {
+            let shown = file.display().to_string();
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+            match scenario::parse(&text, &shown, &schemas) {
+                Ok(sc) => {
+                    println!("{shown}: ok ({} states)", sc.states.len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Serve(args) => serve(args, schemas).await,
+    }
+}
+
+async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitCode> {
+    let scenario = scenario::load(&args.scenario, &schemas)?;
+    let widget = match &args.widget {
+        Some(path) => WidgetBuild::from_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot read widget build {}: {e}", path.display()))?,
+        None => WidgetBuild::reference(),
+    };
+    let keys = match &args.keys {
+        Some(path) => Gateway::read_key_file(path)?,
+        None => vec![development_keys()],
+    };
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => TlsIdentity::from_pem_files(cert, key)?,
+        _ => TlsIdentity::self_signed()?,
+    };
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        anyhow::anyhow!("cannot listen on {addr}: {e} (try --port 0 for a free port)")
+    })?;
+    let widget_name = widget.name.clone();
+    let using_dev_keys = args.keys.is_none();
+    let mock = MockServer::start(
+        MockConfig {
+            schemas,
+            scenario: scenario.clone(),
+            widget,
+            gateway: Gateway::new(keys.clone(), args.allow_origin.clone()),
+            tls,
+        },
+        listener,
+    )
+    .await?;
+    let origin = mock.origin();
+    println!(
+        "jodo-mock {} listening on {origin}",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("  host page      {origin}/");
+    println!(
+        "  widget         {origin}{}  ({widget_name})",
+        jodo_mock::http::WIDGET_PATH
+    );
+    println!(
+        "  session API    {origin}{}",
+        jodo_mock::http::SESSIONS_PATH
+    );
+    println!("  control API    {origin}/control/v1/sessions");
+    println!("  scenario       {} — {}", scenario.name, scenario.summary);
+    if using_dev_keys {
+        let k = &keys[0];
+        println!(
+            "  dev keys       akey={} skey={}  (pass --keys FILE for your own)",
+            k.akey, k.skey
+        );
+    } else {
+        println!(
+            "  keys           {} pair(s) from {}",
+            keys.len(),
+            args.keys
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "  origins        {}",
+        mock.state().gateway.origins().join(", ")
+    );
+    println!("  certificate    SHA-256 {}", mock.fingerprint());
+    println!("Ctrl-C stops.");
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping");
+    mock.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,245 @@
+//! HTTP routes: pages, the session API, and the control API. The only
+//! module besides [`crate::ws`] that knows about HTTP.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::gateway::Refusal;
+use crate::server::{AppState, MAX_FRAME_BYTES};
+
+/// Path of the widget script, as the spec's example includes it.
+pub const WIDGET_PATH: &str = "/jodowidgetapi/js/ext_integration-2.0.js";
+/// Path of the session API.
+pub const SESSIONS_PATH: &str = "/jodowidgetapi/v2/sessions";
+/// Path of the WebSocket channel.
+pub const WS_PATH: &str = "/jodowidgetapi/v2/ws";
+
+/// Every route of the mock.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(host_page))
+        .route("/fixtures/probe.js", get(probe))
+        .route(WIDGET_PATH, get(widget))
+        .route(SESSIONS_PATH, post(create_session).options(preflight))
+        .route(WS_PATH, get(crate::ws::upgrade))
+        .route("/control/v1/sessions", get(list_sessions))
+        .route("/control/v1/sessions/{id}/transcript", get(transcript))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// An error answer in the shape of `schemas/wire/error-response.schema.json`.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    cors: Option<HeaderValue>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            cors: None,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        Self::new(
+            StatusCode::from_u16(r.status()).unwrap_or(StatusCode::FORBIDDEN),
+            r.code(),
+            r.message(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(origin) = self.cors {
+            allow_cors(response.headers_mut(), origin);
+        }
+        response
+    }
+}
+
+fn allow_cors(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+fn host_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned()
+}
+
+async fn host_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let serverpath = format!("https://{}", host_of(&headers));
+    let keys = state
+        .gateway
+        .page_keys()
+        .cloned()
+        .unwrap_or_else(crate::gateway::development_keys);
+    let page = crate::pages::host_page(&serverpath, &keys.akey, &keys.skey);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+async fn probe() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        crate::pages::probe_script(),
+    )
+        .into_response()
+}
+
+async fn widget(State(state): State<Arc<AppState>>) -> Response {
+    let script = state
+        .widget
+        .read()
+        .map(|w| w.script.clone())
+        .unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        script,
+    )
+        .into_response()
+}
+
+async fn preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if state.gateway.check_origin(origin).is_err() {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    if let Some(o) = headers.get(header::ORIGIN) {
+        allow_cors(h, o.clone());
+    }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+async fn create_session(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let origin_header = headers.get(header::ORIGIN).cloned();
+    let origin = origin_header.as_ref().and_then(|o| o.to_str().ok());
+    state.gateway.check_origin(origin)?;
+    let origin = origin.unwrap_or_default().to_owned();
+    let with_cors = |mut e: ApiError| {
+        e.cors = origin_header.clone();
+        e
+    };
+    if body.len() > MAX_FRAME_BYTES {
+        return Err(with_cors(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("request body over {MAX_FRAME_BYTES} bytes"),
+        )));
+    }
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        with_cors(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("body is not JSON: {e}"),
+        ))
+    })?;
+    let problems = state
+        .schemas
+        .validate("wire/session-request.schema.json", &request);
+    if let Some(p) = problems.first() {
+        // Never echo the document: it holds keys.
+        return Err(with_cors(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("session request does not match the schema at {}", p.pointer),
+        )));
+    }
+    let akey = request["akey"].as_str().unwrap_or_default();
+    let skey = request["skey"].as_str().unwrap_or_default();
+    state
+        .gateway
+        .check_keys(akey, skey)
+        .map_err(|r| with_cors(r.into()))?;
+    let scenario = state.scenario.read().map(|s| s.clone()).map_err(|_| {
+        with_cors(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "state poisoned",
+        ))
+    })?;
+    let init = request.get("init").cloned().unwrap_or(Value::Null);
+    let (session, token) = state.sessions.create(scenario, origin, init);
+    tracing::info!(session = %session.id, scenario = %session.scenario.name, "session created");
+    let host = host_of(&headers);
+    let body = json!({
+        "sessionid": session.id,
+        "systemcallid": session.systemcallid,
+        "token": token,
+        "websocket": format!("wss://{host}{WS_PATH}?token={token}"),
+    });
+    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Some(o) = origin_header {
+        allow_cors(response.headers_mut(), o);
+    }
+    Ok(response)
+}
+
+async fn list_sessions(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(json!({ "sessions": state.sessions.list() })).into_response()
+}
+
+async fn transcript(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let session = state.sessions.get(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            format!("no session {id:?}"),
+        )
+    })?;
+    Ok(axum::Json(json!({ "session": id, "frames": session.transcript() })).into_response())
+}

@@ -1,0 +1,69 @@
+//! What the mock serves to browsers: the widget build under test, the host
+//! page with the spec's container ids, and the probe that records what the
+//! widget does.
+
+use std::path::Path;
+
+use include_dir::{Dir, include_dir};
+
+static HOST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../fixtures/host");
+static REFERENCE_WIDGET: &str = include_str!("../../fixtures/widget/ext_integration-2.0.js");
+
+/// A widget build: its file name (for reports) and its bytes.
+#[derive(Debug, Clone)]
+pub struct WidgetBuild {
+    /// File name shown in banners and reports.
+    pub name: String,
+    /// The script.
+    pub script: Vec<u8>,
+}
+
+impl WidgetBuild {
+    /// The reference build from `fixtures/widget/`.
+    pub fn reference() -> Self {
+        Self {
+            name: "ext_integration-2.0.js (reference)".into(),
+            script: REFERENCE_WIDGET.as_bytes().to_vec(),
+        }
+    }
+
+    /// A build read from disk (`--widget PATH`).
+    ///
+    /// # Errors
+    /// The I/O error, for the caller to report with the path.
+    pub fn from_file(path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+            script: std::fs::read(path)?,
+        })
+    }
+}
+
+/// The host page with its placeholders filled in.
+pub fn host_page(serverpath: &str, akey: &str, skey: &str) -> String {
+    let template = HOST
+        .get_file("index.html")
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or("<!doctype html><title>host page missing from build</title>");
+    template
+        .replace("{{SERVERPATH}}", &js_string(serverpath))
+        .replace("{{AKEY}}", &js_string(akey))
+        .replace("{{SKEY}}", &js_string(skey))
+}
+
+/// The page probe script.
+pub fn probe_script() -> &'static str {
+    HOST.get_file("probe.js")
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or("")
+}
+
+/// A JSON string literal safe to drop into a script block.
+fn js_string(s: &str) -> String {
+    serde_json::to_string(s)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace("</", "<\\/")
+}
