@@ -1,1 +1,17 @@
+//! jodo-conformance: puts a Jodo widget build through conformance cases in
+//! a real browser against the mock, and writes reports.
+//!
+//! # Layout (the pipeline, in order)
+//! - [`case`]: cases as data files.
+//! - [`browser`]: WebDriver driver process and browser session.
+//! - [`executor`]: runs one case in the page and collects its trace.
+//! - [`checks`]: pure verdicts over a trace.
+//! - [`report`]: the typed run report and its renderings.
+//! - [`runner`]: a whole run, from mock start to report.
 
+pub mod browser;
+pub mod case;
+pub mod checks;
+pub mod executor;
+pub mod report;
+pub mod runner;

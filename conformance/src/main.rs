@@ -1,1 +1,152 @@
-fn main() {}
+//! `jodo-conformance`: run the conformance suite on a widget build.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use jodo_conformance::browser::BrowserOptions;
+use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
+use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
+
+/// Browser-driven conformance suite for Jodo widget builds.
+///
+/// Starts the mock Jodo backend in-process, drives headless Chromium through
+/// WebDriver (Debian's chromium and chromium-driver), runs every case, checks
+/// each event against the contract, and writes report.json and junit.xml.
+///
+/// Exit codes: 0 every case passed, 1 a case failed, 2 the run could not
+/// happen (no browser, bad arguments, unreadable files), 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the suite and write reports.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Widget build to test (an ext_integration-2.0.js); the reference build when absent.
+    #[arg(long, value_name = "PATH")]
+    widget: Option<PathBuf>,
+    /// Where report.json and junit.xml go.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    report_dir: PathBuf,
+    /// Folder of case files to run instead of the built-in cases.
+    #[arg(long, value_name = "DIR")]
+    cases: Option<PathBuf>,
+    /// Run only cases whose id contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local chromedriver.
+    #[arg(long, value_name = "URL")]
+    webdriver: Option<String>,
+}
+
+struct Printer;
+
+impl Progress for Printer {
+    fn started(&mut self, cases: usize, browser: &BrowserInfo) {
+        eprintln!(
+            "running {cases} case(s) in {} {}",
+            browser.name, browser.version
+        );
+    }
+
+    fn case_finished(&mut self, case: &CaseReport) {
+        let label = match case.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Error => "ERROR",
+            Outcome::Timeout => "TIMEOUT",
+        };
+        eprintln!("{label:>7} {} ({} ms)", case.id, case.duration_ms);
+        for check in case.checks.iter().filter(|c| !c.passed) {
+            for f in &check.failures {
+                eprintln!("          [{}] {}: {}", check.name, f.rule, f.message);
+            }
+        }
+        if let Some(reason) = &case.reason {
+            eprintln!("          {reason}");
+        }
+        let _ = std::io::stderr().flush();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => runtime.block_on(run(args)),
+    }
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let options = RunOptions {
+        widget: args.widget,
+        cases_dir: args.cases,
+        filter: args.filter,
+        browser: BrowserOptions {
+            webdriver_url: args.webdriver,
+        },
+    };
+    let interrupt = async {
+        // If the handler cannot be installed, never resolve: the run goes on.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match runner::run(&options, &mut Printer, interrupt).await {
+        Ok(report) => {
+            if let Err(e) = report::write_all(&report, &args.report_dir) {
+                eprintln!(
+                    "error: cannot write reports to {}: {e}",
+                    args.report_dir.display()
+                );
+                return ExitCode::from(2);
+            }
+            let s = &report.summary;
+            eprintln!(
+                "{} passed, {} failed, {} errored, {} timed out of {} in {:.1} s — reports in {}",
+                s.passed,
+                s.failed,
+                s.errored,
+                s.timed_out,
+                s.total,
+                report.duration_ms as f64 / 1000.0,
+                args.report_dir.display()
+            );
+            if s.all_passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(RunError::Interrupted) => {
+            eprintln!("interrupted; browser and driver stopped");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

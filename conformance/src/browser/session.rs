@@ -1,0 +1,149 @@
+//! A WebDriver session in a real browser, local or remote.
+
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+
+use super::driver::{Driver, find_on_path};
+
+/// Why no browser could be driven. Each says what to install or fix.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    /// A program is not installed.
+    #[error("{what} is not installed; on Debian run: apt-get install -y chromium chromium-driver")]
+    Missing {
+        /// The missing program.
+        what: &'static str,
+    },
+    /// The driver did not start.
+    #[error("the WebDriver server did not start: {0}")]
+    DriverStart(String),
+    /// The driver refused or failed to create a session.
+    #[error("the browser did not start through WebDriver at {url}: {message}")]
+    Session {
+        /// Endpoint used.
+        url: String,
+        /// The driver's explanation.
+        message: String,
+    },
+    /// The temporary profile folder could not be made.
+    #[error("cannot create a temporary browser profile: {0}")]
+    Profile(std::io::Error),
+}
+
+/// How to get a browser.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// A remote WebDriver endpoint instead of a local chromedriver.
+    pub webdriver_url: Option<String>,
+}
+
+/// A browser session plus the processes and files it needs; [`Browser::shutdown`]
+/// (or drop) leaves nothing behind.
+#[derive(Debug)]
+pub struct Browser {
+    client: Option<Client>,
+    driver: Option<Driver>,
+    tmp: tempfile::TempDir,
+    /// Browser name the driver reported.
+    pub name: String,
+    /// Browser version the driver reported.
+    pub version: String,
+}
+
+impl Browser {
+    /// Starts headless Chromium with fake media devices and a fresh profile.
+    ///
+    /// # Errors
+    /// [`BrowserError`] saying what is missing or failed.
+    pub async fn launch(options: &BrowserOptions) -> Result<Self, BrowserError> {
+        let tmp = tempfile::Builder::new()
+            .prefix("jodo-browser-")
+            .tempdir()
+            .map_err(BrowserError::Profile)?;
+        let (driver, url) = match &options.webdriver_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                if find_on_path("chromium").is_none() {
+                    return Err(BrowserError::Missing { what: "chromium" });
+                }
+                let driver = Driver::chromedriver(tmp.path()).await?;
+                let url = driver.url();
+                (Some(driver), url)
+            }
+        };
+        let profile = tmp.path().join("profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+        caps.insert(
+            "timeouts".into(),
+            json!({"script": 60_000, "pageLoad": 15_000}),
+        );
+        let mut chrome = json!({"args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-quic", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            format!("--user-data-dir={}", profile.display()),
+        ]});
+        if driver.is_some() {
+            if let Some(binary) = find_on_path("chromium") {
+                chrome["binary"] = json!(binary);
+            }
+        }
+        caps.insert("goog:chromeOptions".into(), chrome);
+        let connector = ClientBuilder::rustls().map_err(|e| BrowserError::Session {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let client = tokio::time::timeout(
+            Duration::from_secs(60),
+            connector.clone().capabilities(caps).connect(&url),
+        )
+        .await
+        .map_err(|_| BrowserError::Session {
+            url: url.clone(),
+            message: "no session within 60 s".into(),
+        })?
+        .map_err(|e| BrowserError::Session {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let reported = client.capabilities().cloned().unwrap_or_default();
+        let text = |key: &str| {
+            reported
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_owned()
+        };
+        Ok(Self {
+            name: text("browserName"),
+            version: text("browserVersion"),
+            client: Some(client),
+            driver,
+            tmp,
+        })
+    }
+
+    /// The WebDriver client.
+    pub fn client(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("client is present until shutdown")
+    }
+
+    /// Ends the session, then the driver's process group, then removes the
+    /// profile. Bounded: a hung browser is killed after 5 s.
+    pub async fn shutdown(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+        }
+        if let Some(mut driver) = self.driver.take() {
+            driver.kill();
+        }
+        let _ = std::fs::remove_dir_all(self.tmp.path());
+    }
+}

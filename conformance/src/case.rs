@@ -1,0 +1,324 @@
+//! Conformance cases: data files in `conformance/cases/` (schema
+//! `schemas/case.schema.json`), so an integrator adds one without Rust.
+
+use std::path::Path;
+
+use include_dir::{Dir, include_dir};
+use jodo_contract::SchemaSet;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/cases");
+
+/// Default whole-case limit.
+pub const DEFAULT_CASE_TIMEOUT_MS: u64 = 15_000;
+/// Default limit of one `wait` step.
+pub const DEFAULT_WAIT_MS: u64 = 5_000;
+
+/// One case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Case {
+    /// Stable id, equal to the file name.
+    pub id: String,
+    /// What the case shows, in a sentence.
+    pub title: String,
+    /// Report grouping.
+    pub area: String,
+    /// Spec section, shown beside failures.
+    #[serde(default)]
+    pub spec: String,
+    /// Contract rules exercised.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Scenario the mock runs.
+    pub scenario: String,
+    /// Whole-case limit in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Steps done in the page, in order.
+    pub steps: Vec<Step>,
+    /// What the trace must show.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// One step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Step {
+    /// Call an SDK method.
+    Call {
+        /// Method name from the catalogue.
+        call: String,
+        /// Arguments (after `$repeat` expansion).
+        #[serde(default)]
+        args: Vec<Value>,
+        /// Value it must return.
+        #[serde(default)]
+        returns: Option<Value>,
+    },
+    /// Wait for an event.
+    Wait {
+        /// `media/eventtype`.
+        wait: String,
+        /// Limit in milliseconds.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+}
+
+/// Expectations over the event trace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Expect {
+    /// Events that must occur in this order.
+    #[serde(default)]
+    pub in_order: Vec<ExpectedEvent>,
+    /// Events that must not occur.
+    #[serde(default)]
+    pub absent: Vec<String>,
+}
+
+/// One expected event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpectedEvent {
+    /// `media/eventtype`.
+    pub event: String,
+    /// Fields that must have exactly these values.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, Value>,
+}
+
+impl Case {
+    /// Whole-case limit.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms.unwrap_or(DEFAULT_CASE_TIMEOUT_MS))
+    }
+}
+
+/// Why cases could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// A case directory could not be read.
+    #[error("cannot read cases from {path}: {source}")]
+    Read {
+        /// Directory or file.
+        path: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// A case file is broken; every problem is listed with its field.
+    #[error("{origin}: {}", problems.join("; "))]
+    Invalid {
+        /// File name.
+        origin: String,
+        /// Problems with JSON pointers.
+        problems: Vec<String>,
+    },
+}
+
+/// The cases built into this binary, sorted by id.
+///
+/// # Errors
+/// [`CaseError::Invalid`] for a broken built-in case (a test loads them all).
+pub fn builtin(schemas: &SchemaSet) -> Result<Vec<Case>, CaseError> {
+    let mut cases = Vec::new();
+    for file in BUILTIN.files() {
+        let name = file.path().to_string_lossy().into_owned();
+        if let Some(id) = name.strip_suffix(".yaml") {
+            let text = file.contents_utf8().unwrap_or_default();
+            cases.push(parse(text, &name, Some(id), schemas)?);
+        }
+    }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(cases)
+}
+
+/// Every `*.yaml` case in a directory, sorted by id.
+///
+/// # Errors
+/// [`CaseError`] for an unreadable directory or a broken case.
+pub fn from_dir(dir: &Path, schemas: &SchemaSet) -> Result<Vec<Case>, CaseError> {
+    let read_err = |source| CaseError::Read {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).map_err(|source| CaseError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            cases.push(parse(
+                &text,
+                &path.display().to_string(),
+                id.as_deref(),
+                schemas,
+            )?);
+        }
+    }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(cases)
+}
+
+/// Parses one case and checks it: YAML, the case schema, then the
+/// catalogue (methods exist, expected return codes are documented ones,
+/// events exist) and that the id matches the file name.
+///
+/// # Errors
+/// [`CaseError::Invalid`] listing every problem.
+pub fn parse(
+    text: &str,
+    origin: &str,
+    file_id: Option<&str>,
+    schemas: &SchemaSet,
+) -> Result<Case, CaseError> {
+    let invalid = |problems| CaseError::Invalid {
+        origin: origin.to_owned(),
+        problems,
+    };
+    let value: Value =
+        serde_norway::from_str(text).map_err(|e| invalid(vec![format!("not valid YAML: {e}")]))?;
+    let errors = schemas.validate("case.schema.json", &value);
+    if !errors.is_empty() {
+        return Err(invalid(
+            errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "at {}: {}",
+                        if e.pointer.is_empty() {
+                            "(root)"
+                        } else {
+                            &e.pointer
+                        },
+                        e.message
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let mut case: Case = serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
+    let mut problems = Vec::new();
+    if let Some(id) = file_id {
+        if id != case.id {
+            problems.push(format!(
+                "id {:?} does not match the file name {id:?}",
+                case.id
+            ));
+        }
+    }
+    let catalog = schemas.catalog();
+    let check_event = |key: &str, at: String, problems: &mut Vec<String>| {
+        let known = key
+            .split_once('/')
+            .is_some_and(|(m, e)| catalog.event(m, e).is_some());
+        if !known {
+            problems.push(format!("at {at}: {key} is not an event of the catalogue"));
+        }
+    };
+    for (i, step) in case.steps.iter_mut().enumerate() {
+        match step {
+            Step::Call {
+                call,
+                args,
+                returns,
+            } => {
+                match catalog.method(call) {
+                    None => problems.push(format!(
+                        "at /steps/{i}/call: {call} is not a method of the catalogue"
+                    )),
+                    Some(m) => {
+                        if let (Some(code), false) = (
+                            returns.as_ref().and_then(Value::as_i64),
+                            m.returns.is_empty(),
+                        ) {
+                            if m.return_meaning(code).is_none() {
+                                problems.push(format!(
+                                    "at /steps/{i}/returns: {code} is not a documented return code of {call} ({})",
+                                    m.returns.keys().cloned().collect::<Vec<_>>().join(", ")
+                                ));
+                            }
+                        }
+                    }
+                }
+                for arg in args.iter_mut() {
+                    expand_repeat(arg);
+                }
+            }
+            Step::Wait { wait, .. } => check_event(wait, format!("/steps/{i}/wait"), &mut problems),
+        }
+    }
+    for (i, e) in case.expect.in_order.iter().enumerate() {
+        check_event(
+            &e.event,
+            format!("/expect/in_order/{i}/event"),
+            &mut problems,
+        );
+    }
+    for (i, key) in case.expect.absent.iter().enumerate() {
+        check_event(key, format!("/expect/absent/{i}"), &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(case)
+    } else {
+        Err(invalid(problems))
+    }
+}
+
+/// Replaces `{"$repeat": TEXT, "times": N}` with TEXT repeated N times.
+fn expand_repeat(arg: &mut Value) {
+    let repeated = arg.as_object().and_then(|o| {
+        let text = o.get("$repeat")?.as_str()?;
+        let times = o.get("times")?.as_u64()?;
+        Some(text.repeat(usize::try_from(times).ok()?))
+    });
+    if let Some(s) = repeated {
+        *arg = Value::String(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_cases_load() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let cases = builtin(&schemas).unwrap_or_else(|e| panic!("{e}"));
+        assert!(cases.len() >= 3);
+        let codes = cases.iter().find(|c| c.id == "chat-length-codes").unwrap();
+        let long = codes.steps.iter().find_map(|s| match s {
+            Step::Call {
+                args,
+                returns: Some(r),
+                ..
+            } if r == 3 => args[0].as_str().map(str::len),
+            _ => None,
+        });
+        assert_eq!(long, Some(256));
+    }
+
+    #[test]
+    fn broken_cases_name_the_field() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let bad = "id: x\ntitle: t\narea: a\nscenario: allocated\nsteps:\n  - call: SendChatMesage\n  - call: SendChatMessage\n    returns: 7\n  - wait: chat/nothing\n";
+        let err = parse(bad, "x.yaml", Some("x"), &schemas)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/steps/0/call"), "{err}");
+        assert!(err.contains("/steps/1/returns"), "{err}");
+        assert!(err.contains("/steps/2/wait"), "{err}");
+        let err = parse(
+            "id: y\ntitle: t\narea: a\nscenario: s\nsteps: []\n",
+            "y.yaml",
+            Some("y"),
+            &schemas,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/steps"), "{err}");
+    }
+}

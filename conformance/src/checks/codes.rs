@@ -1,0 +1,54 @@
+//! Return codes: each call that names an expected value returned exactly it.
+
+use serde_json::Value;
+
+use super::Failure;
+use crate::case::Step;
+use crate::executor::{CaseTrace, StepOutcome};
+
+/// Failures for calls whose return value differs from the case's.
+pub fn check(trace: &CaseTrace) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for (i, record) in trace.steps.iter().enumerate() {
+        let Step::Call {
+            call,
+            args,
+            returns: Some(want),
+        } = &record.step
+        else {
+            continue;
+        };
+        if let StepOutcome::Returned { value, .. } = &record.outcome {
+            if value != want {
+                failures.push(
+                    Failure::new(
+                        format!("return-code:{call}"),
+                        format!(
+                            "step {i}: {call}({}) returned {value}, expected {want}",
+                            describe_args(args)
+                        ),
+                    )
+                    .diff(want.to_string(), value.to_string()),
+                );
+            }
+        }
+    }
+    failures
+}
+
+/// Arguments shortened for messages: long strings show their length.
+fn describe_args(args: &[Value]) -> String {
+    args.iter()
+        .map(|a| match a {
+            Value::String(s) if s.chars().count() > 24 => {
+                format!(
+                    "<{} chars, {} UTF-16 units>",
+                    s.chars().count(),
+                    s.encode_utf16().count()
+                )
+            }
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,37 @@
+//! Every step ran: calls found their function and did not throw, waits saw
+//! their event.
+
+use super::Failure;
+use crate::case::Step;
+use crate::executor::{CaseTrace, StepOutcome};
+
+/// Failures for steps that did not run as written.
+pub fn check(trace: &CaseTrace) -> Vec<Failure> {
+    trace
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, record)| {
+            let what = match &record.step {
+                Step::Call { call, .. } => format!("step {i} ({call})"),
+                Step::Wait { wait, .. } => format!("step {i} (wait {wait})"),
+            };
+            match &record.outcome {
+                StepOutcome::Threw { message } => Some(Failure::new(
+                    "no-exceptions",
+                    format!("{what} threw: {message}"),
+                )),
+                StepOutcome::Missing { message } => {
+                    Some(Failure::new("method-present", format!("{what}: {message}")))
+                }
+                StepOutcome::WaitTimedOut { timeout_ms } => Some(Failure::new(
+                    "event-arrives",
+                    format!("{what}: the event did not arrive within {timeout_ms} ms"),
+                )),
+                StepOutcome::Returned { .. } | StepOutcome::Found { .. } | StepOutcome::Skipped => {
+                    None
+                }
+            }
+        })
+        .collect()
+}
