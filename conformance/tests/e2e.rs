@@ -1,0 +1,267 @@
+//! End-to-end: the real mock, real TLS, real chromedriver and headless
+//! Chromium, the real widget build. Needs `chromium` and `chromium-driver`
+//! (`.ci/run` installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jodo_conformance::report::{Outcome, RunReport};
+use jodo_conformance::runner::{self, RunOptions};
+
+fn reference_widget() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/widget/ext_integration-2.0.js")
+}
+
+/// The reference build with one edit; panics if the edit no longer applies,
+/// so the mutant follows the reference as it changes.
+fn mutant(dir: &Path, find: &str, replace: &str) -> PathBuf {
+    let reference = std::fs::read_to_string(reference_widget()).unwrap();
+    assert_eq!(
+        reference.matches(find).count(),
+        1,
+        "mutation site not found once: {find}"
+    );
+    let path = dir.join("ext_integration-2.0.js");
+    std::fs::write(&path, reference.replace(find, replace)).unwrap();
+    path
+}
+
+/// Pids of live (non-zombie) processes whose environment carries `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let needle = format!("JODO_E2E_MARK={marker}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push(format!("{pid} {}", cmd.replace('\0', " ")));
+        }
+    }
+    found
+}
+
+/// Waits (bounded) until no process carries the marker; returns leftovers.
+fn leftovers(marker: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_with(marker);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn binary(marker: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jodo-conformance"));
+    cmd.args(args)
+        .env("JODO_E2E_MARK", marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}-{:?}", std::process::id(), Instant::now())
+}
+
+#[tokio::test]
+async fn reference_build_passes_every_case_in_chromium() {
+    let report = runner::run(&RunOptions::default(), &mut (), std::future::pending())
+        .await
+        .expect("the run happens");
+    let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
+    for id in ["session-allocated", "chat-roundtrip", "chat-length-codes"] {
+        assert!(ids.contains(&id), "case {id} ran: {ids:?}");
+    }
+    for case in &report.cases {
+        assert_eq!(
+            case.outcome,
+            Outcome::Pass,
+            "{}: {:#?}",
+            case.id,
+            case.checks
+        );
+    }
+    assert!(
+        report.browser.name.contains("chrom"),
+        "{:?}",
+        report.browser
+    );
+    assert_eq!(report.widget.sdk_version.as_deref(), Some("2.0.0-ref.1"));
+    // The trace is real: the round trip saw the agent's templated answer,
+    // and the widget spoke only wss:// and https://.
+    let roundtrip = report
+        .cases
+        .iter()
+        .find(|c| c.id == "chat-roundtrip")
+        .unwrap();
+    let reply = roundtrip
+        .probe
+        .events
+        .iter()
+        .find(|e| e.event["eventtype"] == "messagereceived")
+        .expect("a reply arrived");
+    assert_eq!(reply.event["msg"], "Emma here. You wrote: Hello");
+    assert!(
+        roundtrip
+            .probe
+            .sockets
+            .iter()
+            .all(|s| s["url"].as_str().unwrap().starts_with("wss://"))
+    );
+    assert!(!roundtrip.probe.requests.is_empty());
+    assert!(
+        roundtrip
+            .probe
+            .requests
+            .iter()
+            .all(|r| r["url"].as_str().unwrap().starts_with("https://"))
+    );
+}
+
+#[test]
+fn wrong_build_fails_the_length_case_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let widget = mutant(
+        dir.path(),
+        "charCount(text) > MAX_CHARS)",
+        "charCount(text) > MAX_CHARS + 1)",
+    );
+    let reports = dir.path().join("reports");
+    let marker = unique("mutant");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--widget",
+            widget.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failing case exits 1: {stderr}"
+    );
+    let report: RunReport =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+            .unwrap();
+    let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
+    assert_eq!(outcome("chat-length-codes"), Some(Outcome::Fail));
+    assert_eq!(outcome("session-allocated"), Some(Outcome::Pass));
+    let failed = report
+        .cases
+        .iter()
+        .find(|c| c.id == "chat-length-codes")
+        .unwrap();
+    let failure = failed
+        .checks
+        .iter()
+        .flat_map(|c| &c.failures)
+        .find(|f| f.rule == "return-code:SendChatMessage")
+        .expect("the broken rule is named");
+    assert_eq!(failure.expected.as_deref(), Some("3"));
+    assert_eq!(failure.actual.as_deref(), Some("1"));
+    assert!(stderr.contains("return-code:SendChatMessage"), "{stderr}");
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert_eq!(
+        leftovers(&marker),
+        Vec::<String>::new(),
+        "processes outlived the run"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    // A build whose session API call never resolves keeps the first case
+    // waiting, so the interrupt lands while the browser is busy.
+    let widget = mutant(
+        dir.path(),
+        "global.fetch(base + SESSIONS_PATH, {",
+        "new Promise(function () {}).then(function () {}, {",
+    );
+    let marker = unique("interrupt");
+    let mut child = binary(
+        &marker,
+        &[
+            "run",
+            "--widget",
+            widget.to_str().unwrap(),
+            "--report-dir",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // Wait until the browser is up (its processes carry the marker).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while processes_with(&marker)
+        .iter()
+        .filter(|p| p.contains("chrom"))
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "browser never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "run did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(
+        leftovers(&marker),
+        Vec::<String>::new(),
+        "processes outlived Ctrl-C"
+    );
+}
+
+#[test]
+fn missing_widget_file_is_a_usage_error() {
+    let marker = unique("usage");
+    let out = binary(&marker, &["run", "--widget", "/nonexistent/widget.js"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/widget.js"), "{stderr}");
+}
