@@ -90,6 +90,11 @@ impl TlsIdentity {
         })
     }
 
+    /// The leaf certificate, DER; tests and tools trust exactly this one.
+    pub fn certificate_der(&self) -> &[u8] {
+        self.chain[0].as_ref()
+    }
+
     /// SHA-256 of the leaf certificate, as colon-separated hex, for the banner.
     pub fn fingerprint(&self) -> String {
         let digest = Sha256::digest(self.chain[0].as_ref());

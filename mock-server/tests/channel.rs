@@ -1,0 +1,416 @@
+//! The mock over real TLS on loopback, driven by a tokio-tungstenite client
+//! that trusts exactly the mock's certificate. Every frame the mock sends is
+//! checked against the wire schemas.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use jodo_contract::SchemaSet;
+use jodo_mock::gateway::{Gateway, development_keys};
+use jodo_mock::pages::WidgetBuild;
+use jodo_mock::tls::TlsIdentity;
+use jodo_mock::{MockConfig, MockServer, scenario};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Harness {
+    mock: MockServer,
+    schemas: Arc<SchemaSet>,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+async fn harness() -> Harness {
+    let schemas = Arc::new(SchemaSet::embedded().unwrap());
+    let identity = TlsIdentity::self_signed().unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(identity.certificate_der().to_vec().into())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mock = MockServer::start(
+        MockConfig {
+            schemas: schemas.clone(),
+            scenario: scenario::load("allocated", &schemas).unwrap(),
+            widget: WidgetBuild::reference(),
+            gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
+            tls: identity,
+        },
+        listener,
+    )
+    .await
+    .unwrap();
+    Harness {
+        mock,
+        schemas,
+        tls: Arc::new(client),
+    }
+}
+
+impl Harness {
+    /// One HTTPS request with `Connection: close`; returns status and body.
+    async fn https(
+        &self,
+        method: &str,
+        path: &str,
+        origin: Option<&str>,
+        body: &[u8],
+    ) -> (u16, String) {
+        let tcp = TcpStream::connect(self.mock.addr()).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.mock.addr(),
+            body.len()
+        );
+        if let Some(o) = origin {
+            head.push_str(&format!("Origin: {o}\r\n"));
+        }
+        head.push_str("\r\n");
+        tls.write_all(head.as_bytes()).await.unwrap();
+        tls.write_all(body).await.unwrap();
+        let mut raw = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut raw)).await;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+        (status, body)
+    }
+
+    async fn create_session(&self) -> Value {
+        let request =
+            json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey", "init": {"name": "Satej"}});
+        let (status, body) = self
+            .https(
+                "POST",
+                "/jodowidgetapi/v2/sessions",
+                Some("https://host.test"),
+                request.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let created: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            self.schemas
+                .validate("wire/session-response.schema.json", &created),
+            vec![]
+        );
+        created
+    }
+
+    async fn connect(
+        &self,
+        url: &str,
+        origin: &str,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", HeaderValue::from_str(origin).unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            Some(Connector::Rustls(self.tls.clone())),
+        )
+        .await?;
+        Ok(socket)
+    }
+
+    async fn open(&self) -> (Socket, Value) {
+        let created = self.create_session().await;
+        let socket = self
+            .connect(created["websocket"].as_str().unwrap(), "https://host.test")
+            .await
+            .unwrap();
+        (socket, created)
+    }
+
+    /// The next server frame, checked against its wire schema.
+    async fn next(&self, socket: &mut Socket) -> Value {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("the channel is open")
+            .unwrap();
+        let Message::Text(text) = message else {
+            panic!("expected a text frame, got {message:?}");
+        };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(self.schemas.validate_frame(&frame), vec![], "{frame}");
+        frame
+    }
+}
+
+fn client_frame(kind: &str, seq: u64, id: &str, data: Value) -> Message {
+    Message::text(json!({"kind": kind, "seq": seq, "messageid": id, "data": data}).to_string())
+}
+
+#[tokio::test]
+async fn allocated_scenario_over_tls() {
+    let h = harness().await;
+    let (mut ws, created) = h.open().await;
+    let welcome = h.next(&mut ws).await;
+    assert_eq!(welcome["kind"], "welcome");
+    assert_eq!(welcome["seq"], 1);
+    assert_eq!(welcome["data"]["systemcallid"], created["systemcallid"]);
+    let allocated = h.next(&mut ws).await;
+    assert_eq!(
+        allocated["data"],
+        json!({"media": "session", "eventtype": "allocated", "status": 1001, "msg": "Session Connected to Emma"})
+    );
+    ws.send(client_frame("chat.send", 1, "c1", json!({"text": "hi"})))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    let mut ids = vec![welcome["messageid"].clone(), allocated["messageid"].clone()];
+    for expected_seq in 3..=6 {
+        let frame = h.next(&mut ws).await;
+        assert_eq!(frame["seq"], expected_seq, "server seq counts without gaps");
+        ids.push(frame["messageid"].clone());
+        kinds.push(frame["data"]["eventtype"].as_str().unwrap().to_owned());
+        if frame["data"]["eventtype"]
+            .as_str()
+            .unwrap()
+            .ends_with("ack")
+        {
+            assert_eq!(frame["data"]["refmessageid"], "c1");
+        }
+    }
+    assert_eq!(
+        kinds,
+        [
+            "messagedeliveredack",
+            "messagereadack",
+            "typing",
+            "messagereceived"
+        ]
+    );
+    let unique: std::collections::HashSet<String> = ids.iter().map(Value::to_string).collect();
+    assert_eq!(unique.len(), ids.len(), "server messageids are unique");
+    ws.send(client_frame("session.end", 2, "c2", json!({})))
+        .await
+        .unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(Message::Close(Some(close)))) => assert_eq!(close.code, CloseCode::Normal),
+        other => panic!("expected a normal close, got {other:?}"),
+    }
+    // The transcript holds both directions.
+    let session_id = created["sessionid"].as_str().unwrap();
+    let (status, body) = h
+        .https(
+            "GET",
+            &format!("/control/v1/sessions/{session_id}/transcript"),
+            None,
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200);
+    let transcript: Value = serde_json::from_str(&body).unwrap();
+    let dirs: Vec<&str> = transcript["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["dir"].as_str().unwrap())
+        .collect();
+    assert_eq!(dirs.iter().filter(|d| **d == "in").count(), 2);
+    assert_eq!(dirs.iter().filter(|d| **d == "out").count(), 6);
+}
+
+#[tokio::test]
+async fn gateway_refusals_are_documented_and_reveal_no_key() {
+    let h = harness().await;
+    let path = "/jodowidgetapi/v2/sessions";
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (
+            Some("https://host.test"),
+            json!({"akey": "jodo-dev-akey", "skey": "wrong-skey-123"})
+                .to_string()
+                .into_bytes(),
+            401,
+            "bad_keys",
+        ),
+        (
+            Some("https://evil.test"),
+            json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey"})
+                .to_string()
+                .into_bytes(),
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            None,
+            json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey"})
+                .to_string()
+                .into_bytes(),
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            Some("https://host.test"),
+            b"{not json".to_vec(),
+            400,
+            "bad_request",
+        ),
+        (
+            Some("https://host.test"),
+            json!({"akey": "jodo-dev-akey", "skey": 7})
+                .to_string()
+                .into_bytes(),
+            400,
+            "bad_request",
+        ),
+        (
+            Some("https://host.test"),
+            vec![b' '; 70 * 1024],
+            413,
+            "too_large",
+        ),
+    ];
+    for (origin, body, status, code) in cases {
+        let (got, text) = h.https("POST", path, origin, &body).await;
+        assert_eq!(got, status, "{text}");
+        let error: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            h.schemas
+                .validate("wire/error-response.schema.json", &error),
+            vec![]
+        );
+        assert_eq!(error["error"]["code"], code);
+        assert!(
+            !text.contains("jodo-dev") && !text.contains("wrong-skey"),
+            "a key leaked: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn channel_tokens_are_single_use_and_origin_checked() {
+    let h = harness().await;
+    let created = h.create_session().await;
+    let url = created["websocket"].as_str().unwrap();
+    assert!(
+        h.connect(url, "https://evil.test").await.is_err(),
+        "foreign origin refused"
+    );
+    let _first = h
+        .connect(url, "https://host.test")
+        .await
+        .expect("first use works");
+    let again = h.connect(url, "https://host.test").await;
+    assert!(
+        matches!(again, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 401),
+        "{again:?}"
+    );
+    let bogus = url.split("token=").next().unwrap().to_owned() + "token=nope";
+    assert!(h.connect(&bogus, "https://host.test").await.is_err());
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_channel_survives() {
+    let h = harness().await;
+    let (mut ws, _) = h.open().await;
+    h.next(&mut ws).await; // welcome
+    h.next(&mut ws).await; // allocated
+    let refusals: Vec<(Message, &str)> = vec![
+        (Message::text("{not json"), "bad_frame"),
+        (Message::text(r#"{"hello": 1}"#), "bad_frame"),
+        (
+            client_frame("chat.nope", 1, "x1", json!({})),
+            "invalid_frame",
+        ),
+        (
+            client_frame(
+                "event",
+                1,
+                "x2",
+                json!({"media": "chat", "eventtype": "typing"}),
+            ),
+            "unexpected_kind",
+        ),
+        (
+            client_frame("chat.send", 1, "x3", json!({"text": ""})),
+            "invalid_frame",
+        ),
+        (Message::binary(vec![1, 2, 3]), "binary_not_supported"),
+    ];
+    for (message, code) in refusals {
+        ws.send(message).await.unwrap();
+        let frame = h.next(&mut ws).await;
+        assert_eq!(frame["kind"], "error");
+        assert_eq!(frame["data"]["code"], code);
+    }
+    // A valid frame still works after all that.
+    ws.send(client_frame(
+        "chat.send",
+        1,
+        "ok1",
+        json!({"text": "still here"}),
+    ))
+    .await
+    .unwrap();
+    let ack = h.next(&mut ws).await;
+    assert_eq!(ack["data"]["eventtype"], "messagedeliveredack");
+    for _ in 0..3 {
+        h.next(&mut ws).await;
+    }
+    // Replay of a used messageid is refused, and not acted on.
+    ws.send(client_frame(
+        "chat.send",
+        2,
+        "ok1",
+        json!({"text": "again"}),
+    ))
+    .await
+    .unwrap();
+    let replay = h.next(&mut ws).await;
+    assert_eq!(replay["data"]["code"], "replayed_messageid");
+    // A gap is reported, then the frame is processed.
+    ws.send(client_frame("chat.send", 5, "ok2", json!({"text": "gap"})))
+        .await
+        .unwrap();
+    let gap = h.next(&mut ws).await;
+    assert_eq!(gap["data"]["code"], "sequence_gap");
+    assert_eq!(gap["data"]["reason"], "expected seq 2, got 5");
+    assert_eq!(h.next(&mut ws).await["data"]["refmessageid"], "ok2");
+}
+
+#[tokio::test]
+async fn plain_http_on_the_tls_port_is_refused() {
+    let h = harness().await;
+    let mut tcp = TcpStream::connect(h.mock.addr()).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut raw)).await;
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("200 OK"),
+        "plain HTTP was served"
+    );
+    // The server is still up for TLS clients.
+    assert_eq!(h.https("GET", "/healthz", None, b"").await.0, 200);
+}
