@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use jodo_conformance::browser::BrowserOptions;
 use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
 use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
+use jodo_contract::Profile;
 
 /// Browser-driven conformance suite for Jodo widget builds.
 ///
@@ -44,6 +45,9 @@ struct RunArgs {
     /// Run only cases whose id contains this text.
     #[arg(long)]
     filter: Option<String>,
+    /// Contract profile: strict (one canonical form) or compat (every documented variant).
+    #[arg(long, default_value = "strict")]
+    profile: Profile,
     /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local chromedriver.
     #[arg(long, value_name = "URL")]
     webdriver: Option<String>,
@@ -107,6 +111,7 @@ async fn run(args: RunArgs) -> ExitCode {
         browser: BrowserOptions {
             webdriver_url: args.webdriver,
         },
+        profile: args.profile,
     };
     let interrupt = async {
         // If the handler cannot be installed, never resolve: the run goes on.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jodo_contract::{SchemaSet, clock};
+use jodo_contract::{Profile, SchemaSet, clock};
 use jodo_mock::gateway::{Gateway, development_keys};
 use jodo_mock::pages::WidgetBuild;
 use jodo_mock::server::StartError;
@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// Browser to use.
     pub browser: BrowserOptions,
+    /// Contract profile events are checked in.
+    pub profile: Profile,
 }
 
 /// Why a run could not happen (exit code 2).
@@ -149,6 +151,7 @@ pub async fn run(
     progress.started(cases.len(), &browser_info);
     let ctx = CheckContext {
         schemas: &schemas,
+        profile: options.profile,
         secrets,
     };
     let mut reports = Vec::new();
@@ -175,7 +178,7 @@ pub async fn run(
         spec: schemas.catalog().spec.clone(),
         started_at,
         duration_ms: duration_ms(started.elapsed()),
-        profile: "strict".into(),
+        profile: options.profile.name().into(),
         widget: WidgetInfo {
             sdk_version,
             ..widget_info

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::bundle;
 
@@ -48,6 +49,41 @@ pub struct EventEntry {
     /// Other spellings the spec uses; accepted only in the `compat` profile.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// JSON Schema fragments for the event's own properties.
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+    /// Properties the event requires beyond the common ones.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// How the compat profile relaxes this event.
+    #[serde(default)]
+    pub compat: CompatRelax,
+}
+
+/// Compat-profile relaxations of one event (AMBIGUITIES.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CompatRelax {
+    /// Common required fields that may be missing.
+    #[serde(default)]
+    pub optional: Vec<String>,
+    /// Other key → canonical key it may stand for.
+    #[serde(default)]
+    pub renamed: BTreeMap<String, String>,
+}
+
+/// What every eventdata looks like, per profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventdataSpec {
+    /// Properties every eventdata may carry, as schema fragments.
+    pub common: Map<String, Value>,
+    /// Properties every eventdata must carry.
+    pub required: Vec<String>,
+    /// Definitions shared by both profiles.
+    pub defs: Map<String, Value>,
+    /// Definitions of the strict profile.
+    pub strict_defs: Map<String, Value>,
+    /// Definitions of the compat profile.
+    pub compat_defs: Map<String, Value>,
 }
 
 impl EventEntry {
@@ -131,6 +167,8 @@ pub struct ExtdataField {
 pub struct Catalog {
     /// Title and version of the spec the catalogue was written from.
     pub spec: String,
+    /// The shape of eventdata, per profile.
+    pub eventdata: EventdataSpec,
     /// Every media/eventtype pair.
     pub events: Vec<EventEntry>,
     /// Every SDK method.

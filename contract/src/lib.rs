@@ -8,14 +8,19 @@
 //! - [`schema`]: every JSON Schema of the contract, compiled once, with
 //!   errors that name the JSON pointer and the catalogue entry.
 //! - [`wire`]: frame types of the widget ↔ server protocol.
+//! - [`generate`]: per-event schemas derived from the catalogue.
+//! - [`profile`]: strict and compat readings of the contract.
 //! - [`clock`]: the timestamp forms the contract fixes.
 
 pub mod bundle;
 pub mod catalog;
 pub mod clock;
+pub mod generate;
+pub mod profile;
 pub mod schema;
 pub mod wire;
 
 pub use catalog::{Catalog, EventEntry, MethodEntry};
+pub use profile::Profile;
 pub use schema::{Direction, SchemaError, SchemaSet};
 pub use wire::Frame;

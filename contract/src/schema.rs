@@ -12,7 +12,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bundle::{self, SCHEMA_BASE};
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::{Catalog, CatalogError, Source};
+use crate::generate;
+use crate::profile::Profile;
+use crate::wire::kind;
 
 /// Why the schema set could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +93,6 @@ impl std::fmt::Debug for SchemaSet {
             .finish()
     }
 }
-
-const EVENTDATA_BASE: &str = "eventdata/eventdata.schema.json";
 
 impl SchemaSet {
     /// Compiles the schemas built into this binary.
@@ -192,35 +193,72 @@ impl SchemaSet {
             .collect()
     }
 
-    /// Validates one eventdata: the common shape, membership of its
-    /// media/eventtype in the catalogue, then the event's own schema.
-    pub fn validate_eventdata(&self, doc: &Value) -> Vec<SchemaError> {
+    /// Validates one eventdata in a profile: its media/eventtype must be a
+    /// catalogue pair (or, in compat, an alias of one), then the event's
+    /// generated schema applies.
+    pub fn validate_eventdata(&self, doc: &Value, profile: Profile) -> Vec<SchemaError> {
+        let error = |pointer: &str, message: String, entry: Option<String>| SchemaError {
+            pointer: pointer.into(),
+            message,
+            schema: "catalog.yaml".into(),
+            entry,
+        };
+        if !doc.is_object() {
+            return vec![error(
+                "",
+                format!("eventdata must be an object, not {doc}"),
+                None,
+            )];
+        }
         let media = doc.get("media").and_then(Value::as_str);
         let eventtype = doc.get("eventtype").and_then(Value::as_str);
-        let key = media.zip(eventtype).map(|(m, e)| format!("{m}/{e}"));
-        let mut errors = self.validate_as(EVENTDATA_BASE, doc, key.as_deref());
-        if let (Some(media), Some(eventtype)) = (media, eventtype) {
-            if self.catalog.event(media, eventtype).is_none() {
-                errors.push(SchemaError {
-                    pointer: "/eventtype".into(),
-                    message: format!(
-                        "{media}/{eventtype} is not a media/eventtype pair of the catalogue"
-                    ),
-                    schema: "catalog.yaml".into(),
-                    entry: key.clone(),
-                });
+        let (Some(media), Some(eventtype)) = (media, eventtype) else {
+            let mut errors = Vec::new();
+            for field in ["media", "eventtype"] {
+                if !doc.get(field).is_some_and(Value::is_string) {
+                    errors.push(error(
+                        &format!("/{field}"),
+                        format!("\"{field}\" is required and must be a string"),
+                        None,
+                    ));
+                }
             }
-            let own = format!("eventdata/{media}.{eventtype}.schema.json");
-            if self.validators.contains_key(&own) {
-                errors.extend(self.validate_as(&own, doc, key.as_deref()));
-            }
-        }
-        errors
+            return errors;
+        };
+        let key = format!("{media}/{eventtype}");
+        let entry = match profile {
+            Profile::Strict => self.catalog.event(media, eventtype),
+            Profile::Compat => self.catalog.event_or_alias(media, eventtype),
+        };
+        let Some(entry) = entry else {
+            let hint = match self.catalog.event_or_alias(media, eventtype) {
+                Some(canonical) => format!(
+                    "; it is the compat spelling of {} (AMBIGUITIES.md)",
+                    canonical.key()
+                ),
+                None => String::new(),
+            };
+            return vec![error(
+                "/eventtype",
+                format!("{key} is not a media/eventtype pair of the catalogue{hint}"),
+                Some(key),
+            )];
+        };
+        let path = generate::eventdata_path(profile, entry);
+        self.validate_as(&path, doc, Some(&entry.key()))
     }
 
-    /// Validates one wire frame against the schema of its `kind`.
+    /// Validates one wire frame against the schema of its `kind`; an
+    /// `event` frame's data must also be a server event of the catalogue.
     pub fn validate_frame(&self, frame: &Value) -> Vec<SchemaError> {
         match frame.get("kind").and_then(Value::as_str) {
+            Some(kind::EVENT) => {
+                let mut errors = self.validate(&frame_schema(kind::EVENT), frame);
+                if errors.is_empty() {
+                    errors.extend(self.validate_server_event(&frame["data"]));
+                }
+                errors
+            }
             Some(kind) if self.has_frame_kind(kind) => self.validate(&frame_schema(kind), frame),
             Some(kind) => vec![SchemaError {
                 pointer: "/kind".into(),
@@ -240,6 +278,38 @@ impl SchemaSet {
     /// Who sends a frame kind, if the contract defines it.
     pub fn frame_direction(&self, kind: &str) -> Option<Direction> {
         self.frame_directions.get(kind).copied()
+    }
+}
+
+impl SchemaSet {
+    /// Validates the `data` of an `event` frame: a server-driven event of
+    /// the catalogue with exactly its payload. Pointers are into the frame.
+    pub fn validate_server_event(&self, data: &Value) -> Vec<SchemaError> {
+        let media = data.get("media").and_then(Value::as_str).unwrap_or("");
+        let eventtype = data.get("eventtype").and_then(Value::as_str).unwrap_or("");
+        let key = format!("{media}/{eventtype}");
+        match self.catalog.event(media, eventtype) {
+            Some(entry) if entry.source.contains(&Source::Server) => self
+                .validate_as(&generate::server_event_path(entry), data, Some(&key))
+                .into_iter()
+                .map(|mut e| {
+                    e.pointer = format!("/data{}", e.pointer);
+                    e
+                })
+                .collect(),
+            Some(_) => vec![SchemaError {
+                pointer: "/data/eventtype".into(),
+                message: format!("{key} is emitted by the widget itself, never sent by the server"),
+                schema: "catalog.yaml".into(),
+                entry: Some(key),
+            }],
+            None => vec![SchemaError {
+                pointer: "/data/eventtype".into(),
+                message: format!("{key} is not a media/eventtype pair of the catalogue"),
+                schema: "catalog.yaml".into(),
+                entry: Some(key),
+            }],
+        }
     }
 }
 
@@ -263,15 +333,17 @@ mod tests {
     }
 
     #[test]
-    fn canonical_event_is_valid() {
-        assert_eq!(set().validate_eventdata(&allocated()), vec![]);
+    fn canonical_event_is_valid_in_both_profiles() {
+        for p in Profile::ALL {
+            assert_eq!(set().validate_eventdata(&allocated(), p), vec![]);
+        }
     }
 
     #[test]
-    fn per_event_schema_applies() {
+    fn per_event_fields_apply() {
         let mut doc = allocated();
         doc["status"] = json!(1003);
-        let errors = set().validate_eventdata(&doc);
+        let errors = set().validate_eventdata(&doc, Profile::Strict);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].pointer, "/status");
         assert_eq!(errors[0].entry.as_deref(), Some("session/allocated"));
@@ -281,11 +353,44 @@ mod tests {
     fn unknown_pair_names_the_catalogue() {
         let mut doc = allocated();
         doc["eventtype"] = json!("allocatd");
-        let errors = set().validate_eventdata(&doc);
+        let errors = set().validate_eventdata(&doc, Profile::Compat);
+        assert_eq!(errors[0].schema, "catalog.yaml");
+        assert_eq!(errors[0].pointer, "/eventtype");
+    }
+
+    #[test]
+    fn aliases_and_renamed_keys_pass_compat_only() {
+        let s = set();
+        let version = json!({"media": "session", "eventtype": "SDKVERSION", "msg": "2.0",
+                             "messageid": "m", "timestamp": "2025-08-21 11:52:49"});
         assert!(
-            errors.iter().any(|e| e.schema == "catalog.yaml"),
-            "{errors:?}"
+            s.validate_eventdata(&version, Profile::Strict)[0]
+                .message
+                .contains("compat spelling of session/SDKVersion")
         );
+        assert_eq!(s.validate_eventdata(&version, Profile::Compat), vec![]);
+        let sent = json!({"media": "chat", "eventtype": "messagesent", "Status": 1003, "msg": "hi",
+                          "messageid": "m", "timestamp": "2025-08-21 11:52:49"});
+        assert!(!s.validate_eventdata(&sent, Profile::Strict).is_empty());
+        assert_eq!(s.validate_eventdata(&sent, Profile::Compat), vec![]);
+    }
+
+    #[test]
+    fn strict_rejects_unknown_properties_and_other_timestamps() {
+        let s = set();
+        let mut doc = allocated();
+        doc["agentname"] = json!("Emma");
+        assert!(!s.validate_eventdata(&doc, Profile::Strict).is_empty());
+        assert_eq!(s.validate_eventdata(&doc, Profile::Compat), vec![]);
+        for ts in [json!("05 Aug 2024 07:35 PM"), json!(1722880500)] {
+            let mut doc = allocated();
+            doc["timestamp"] = ts;
+            assert_eq!(
+                s.validate_eventdata(&doc, Profile::Strict)[0].pointer,
+                "/timestamp"
+            );
+            assert_eq!(s.validate_eventdata(&doc, Profile::Compat), vec![]);
+        }
     }
 
     #[test]
@@ -294,7 +399,7 @@ mod tests {
         doc["timestamp"] = json!("21/08/2025 11:52");
         doc["messageid"] = json!("");
         let pointers: Vec<String> = set()
-            .validate_eventdata(&doc)
+            .validate_eventdata(&doc, Profile::Compat)
             .into_iter()
             .map(|e| e.pointer)
             .collect();
@@ -317,16 +422,50 @@ mod tests {
     }
 
     #[test]
-    fn every_per_event_schema_names_a_catalogue_entry() {
+    fn event_frames_carry_server_events_only() {
         let s = set();
+        let frame =
+            |data: Value| json!({"kind": "event", "seq": 2, "messageid": "s1", "data": data});
+        assert_eq!(
+            s.validate_frame(&frame(json!({"media": "chat", "eventtype": "typing"}))),
+            vec![]
+        );
+        let widget_only = s.validate_frame(&frame(
+            json!({"media": "chat", "eventtype": "messagesent", "status": 1003, "msg": "x"}),
+        ));
+        assert!(
+            widget_only[0].message.contains("emitted by the widget"),
+            "{widget_only:?}"
+        );
+        let bad = s.validate_frame(&frame(
+            json!({"media": "livekit", "eventtype": "audioRequest", "type": 202}),
+        ));
+        assert_eq!(bad[0].pointer, "/data/type");
+    }
+
+    #[test]
+    fn every_catalogue_event_has_schemas_and_every_schema_an_entry() {
+        let s = set();
+        for e in &s.catalog().events {
+            for p in Profile::ALL {
+                assert!(
+                    s.validators.contains_key(&generate::eventdata_path(p, e)),
+                    "{} has no {} schema",
+                    e.key(),
+                    p.name()
+                );
+            }
+        }
         for path in s.paths() {
-            if let Some(name) = path
+            if let Some(rest) = path
                 .strip_prefix("eventdata/")
-                .and_then(|p| p.strip_suffix(".schema.json"))
+                .or_else(|| path.strip_prefix("wire/events/"))
             {
-                if name == "eventdata" {
-                    continue;
-                }
+                let name = rest
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(".schema.json");
                 let (media, eventtype) = name.split_once('.').expect("media.eventtype");
                 assert!(
                     s.catalog().event(media, eventtype).is_some(),

@@ -7,7 +7,7 @@ pub mod rules;
 pub mod schema;
 pub mod steps;
 
-use jodo_contract::SchemaSet;
+use jodo_contract::{Profile, SchemaSet};
 use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
@@ -18,6 +18,8 @@ use crate::executor::CaseTrace;
 pub struct CheckContext<'a> {
     /// The compiled contract.
     pub schemas: &'a SchemaSet,
+    /// Profile events are checked in.
+    pub profile: Profile,
     /// Values that must never appear in eventdata (the page's akey and skey).
     pub secrets: Vec<String>,
 }

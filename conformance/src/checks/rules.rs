@@ -117,6 +117,7 @@ mod tests {
         let schemas = SchemaSet::embedded().unwrap();
         let ctx = CheckContext {
             schemas: &schemas,
+            profile: jodo_contract::Profile::Strict,
             secrets: vec!["AK".into(), "SK".into()],
         };
         check(t, &ctx).into_iter().map(|f| f.rule).collect()

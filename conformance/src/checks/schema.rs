@@ -17,7 +17,7 @@ pub fn check(trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<Failure> {
             ));
             continue;
         }
-        for e in ctx.schemas.validate_eventdata(&recorded.event) {
+        for e in ctx.schemas.validate_eventdata(&recorded.event, ctx.profile) {
             failures.push(Failure::new(
                 format!("schema:{}", event_key(&recorded.event)),
                 format!("event {i} ({}): {e}", event_key(&recorded.event)),

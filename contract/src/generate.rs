@@ -1,0 +1,226 @@
+//! Schemas generated from the catalogue: one eventdata schema per event and
+//! profile, and the server payload of every server-driven event.
+//!
+//! The output is checked in under `schemas/` so editors and non-Rust tools
+//! can use it; a test fails when it is stale, and
+//! `JODO_UPDATE_SCHEMAS=1 cargo test -p jodo-contract` rewrites it.
+
+use serde_json::{Map, Value, json};
+
+use crate::bundle::SCHEMA_BASE;
+use crate::catalog::{Catalog, EventEntry, Source};
+use crate::profile::Profile;
+
+const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// Every generated schema as (path under `schemas/`, document).
+pub fn all(catalog: &Catalog) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for profile in Profile::ALL {
+        for entry in &catalog.events {
+            out.push((
+                eventdata_path(profile, entry),
+                eventdata(catalog, entry, profile),
+            ));
+        }
+    }
+    for entry in catalog
+        .events
+        .iter()
+        .filter(|e| e.source.contains(&Source::Server))
+    {
+        out.push((server_event_path(entry), server_event(catalog, entry)));
+    }
+    out
+}
+
+/// Path of an event's eventdata schema in a profile.
+pub fn eventdata_path(profile: Profile, entry: &EventEntry) -> String {
+    format!(
+        "eventdata/{}/{}.{}.schema.json",
+        profile.name(),
+        entry.media,
+        entry.eventtype
+    )
+}
+
+/// Path of a server event's payload schema (the `data` of an `event` frame).
+pub fn server_event_path(entry: &EventEntry) -> String {
+    format!(
+        "wire/events/{}.{}.schema.json",
+        entry.media, entry.eventtype
+    )
+}
+
+/// Folders the generator owns entirely; anything else in them is stale.
+pub const GENERATED_DIRS: &[&str] = &["eventdata/strict", "eventdata/compat", "wire/events"];
+
+fn defs(catalog: &Catalog, profile: Profile) -> Map<String, Value> {
+    let spec = &catalog.eventdata;
+    let mut defs = spec.defs.clone();
+    defs.extend(match profile {
+        Profile::Strict => spec.strict_defs.clone(),
+        Profile::Compat => spec.compat_defs.clone(),
+    });
+    let codes: Vec<Value> = catalog.status_codes.iter().map(|s| json!(s.code)).collect();
+    defs.insert(
+        "status".into(),
+        json!({"description": "A status code of the catalogue.", "enum": codes}),
+    );
+    defs
+}
+
+fn properties(catalog: &Catalog, entry: &EventEntry) -> Map<String, Value> {
+    let mut props = catalog.eventdata.common.clone();
+    props.extend(entry.fields.clone());
+    props.insert("media".into(), json!({"const": entry.media}));
+    props.insert("eventtype".into(), json!({"const": entry.eventtype}));
+    props
+}
+
+fn required(catalog: &Catalog, entry: &EventEntry) -> Vec<String> {
+    let mut req = catalog.eventdata.required.clone();
+    for r in &entry.required {
+        if !req.contains(r) {
+            req.push(r.clone());
+        }
+    }
+    req
+}
+
+fn description(catalog: &Catalog, entry: &EventEntry) -> String {
+    format!(
+        "{} From {}, section \"{}\". Generated from schemas/catalog.yaml; do not edit.",
+        entry.summary, catalog.spec, entry.section
+    )
+}
+
+/// The eventdata schema of one event in one profile.
+pub fn eventdata(catalog: &Catalog, entry: &EventEntry, profile: Profile) -> Value {
+    let mut props = properties(catalog, entry);
+    let mut req = required(catalog, entry);
+    let mut doc = Map::new();
+    doc.insert("$schema".into(), json!(DRAFT));
+    doc.insert(
+        "$id".into(),
+        json!(format!("{SCHEMA_BASE}{}", eventdata_path(profile, entry))),
+    );
+    doc.insert(
+        "title".into(),
+        json!(format!("eventdata {} ({})", entry.key(), profile.name())),
+    );
+    doc.insert("description".into(), json!(description(catalog, entry)));
+    doc.insert("x-catalog".into(), json!(entry.key()));
+    doc.insert("type".into(), json!("object"));
+    match profile {
+        Profile::Strict => {
+            doc.insert("additionalProperties".into(), json!(false));
+        }
+        Profile::Compat => {
+            if !entry.aliases.is_empty() {
+                let mut spellings = vec![json!(entry.eventtype)];
+                spellings.extend(entry.aliases.iter().map(|a| json!(a)));
+                props.insert("eventtype".into(), json!({"enum": spellings}));
+            }
+            req.retain(|r| !entry.compat.optional.contains(r));
+            let mut any_of = Vec::new();
+            for (other, canonical) in &entry.compat.renamed {
+                if let Some(schema) = props.get(canonical).cloned() {
+                    props.insert(other.clone(), schema);
+                }
+                if req.contains(canonical) {
+                    req.retain(|r| r != canonical);
+                    any_of
+                        .push(json!({"anyOf": [{"required": [canonical]}, {"required": [other]}]}));
+                }
+            }
+            if !any_of.is_empty() {
+                doc.insert("allOf".into(), json!(any_of));
+            }
+        }
+    }
+    doc.insert("properties".into(), Value::Object(props));
+    doc.insert("required".into(), json!(req));
+    doc.insert("$defs".into(), Value::Object(defs(catalog, profile)));
+    Value::Object(doc)
+}
+
+/// The payload a server sends for a server-driven event: the strict
+/// eventdata without the fields the widget adds (messageid, timestamp).
+pub fn server_event(catalog: &Catalog, entry: &EventEntry) -> Value {
+    let mut props = properties(catalog, entry);
+    props.remove("messageid");
+    props.remove("timestamp");
+    let req: Vec<String> = required(catalog, entry)
+        .into_iter()
+        .filter(|r| r != "messageid" && r != "timestamp")
+        .collect();
+    json!({
+        "$schema": DRAFT,
+        "$id": format!("{SCHEMA_BASE}{}", server_event_path(entry)),
+        "title": format!("server event {}", entry.key()),
+        "description": description(catalog, entry),
+        "x-catalog": entry.key(),
+        "type": "object",
+        "properties": props,
+        "required": req,
+        "additionalProperties": false,
+        "$defs": defs(catalog, Profile::Strict),
+    })
+}
+
+/// The generated text of a document: pretty JSON with a final newline.
+pub fn render(doc: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// The checked-in generated schemas equal what the catalogue produces.
+    /// With JODO_UPDATE_SCHEMAS=1 the files are rewritten instead.
+    #[test]
+    fn generated_schemas_are_up_to_date() {
+        let catalog = Catalog::embedded().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+        let update = std::env::var_os("JODO_UPDATE_SCHEMAS").is_some();
+        let generated = all(&catalog);
+        if update {
+            for dir in GENERATED_DIRS {
+                let _ = std::fs::remove_dir_all(root.join(dir));
+            }
+        }
+        let mut stale = Vec::new();
+        for (path, doc) in &generated {
+            let file = root.join(path);
+            let text = render(doc);
+            if update {
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, text).unwrap();
+            } else if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.clone());
+            }
+        }
+        for dir in GENERATED_DIRS {
+            for entry in std::fs::read_dir(root.join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = format!("{dir}/{}", entry.file_name().to_string_lossy());
+                if !generated.iter().any(|(p, _)| *p == path) {
+                    stale.push(format!("{path} (no catalogue entry)"));
+                }
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "generated schemas are stale; run `JODO_UPDATE_SCHEMAS=1 cargo test -p jodo-contract` and commit:\n{}",
+            stale.join("\n")
+        );
+    }
+}
