@@ -71,19 +71,24 @@ pub struct CompatRelax {
     pub renamed: BTreeMap<String, String>,
 }
 
-/// What every eventdata looks like, per profile.
+/// Schema definitions shared by generated schemas, per profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Defs {
+    /// Definitions of both profiles.
+    pub shared: Map<String, Value>,
+    /// Definitions of the strict profile.
+    pub strict: Map<String, Value>,
+    /// Definitions of the compat profile.
+    pub compat: Map<String, Value>,
+}
+
+/// What every eventdata looks like.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventdataSpec {
     /// Properties every eventdata may carry, as schema fragments.
     pub common: Map<String, Value>,
     /// Properties every eventdata must carry.
     pub required: Vec<String>,
-    /// Definitions shared by both profiles.
-    pub defs: Map<String, Value>,
-    /// Definitions of the strict profile.
-    pub strict_defs: Map<String, Value>,
-    /// Definitions of the compat profile.
-    pub compat_defs: Map<String, Value>,
 }
 
 impl EventEntry {
@@ -107,6 +112,12 @@ pub struct Param {
     /// Upper bound in characters, for text parameters with a length rule.
     #[serde(default)]
     pub max_chars: Option<usize>,
+    /// JSON Schema fragment for the argument.
+    #[serde(default)]
+    pub schema: Option<Value>,
+    /// A looser fragment for the compat profile, when it differs.
+    #[serde(default)]
+    pub compat_schema: Option<Value>,
 }
 
 /// One SDK method.
@@ -167,7 +178,9 @@ pub struct ExtdataField {
 pub struct Catalog {
     /// Title and version of the spec the catalogue was written from.
     pub spec: String,
-    /// The shape of eventdata, per profile.
+    /// Definitions generated schemas share.
+    pub defs: Defs,
+    /// The shape of eventdata.
     pub eventdata: EventdataSpec,
     /// Every media/eventtype pair.
     pub events: Vec<EventEntry>,

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::bundle::SCHEMA_BASE;
-use crate::catalog::{Catalog, EventEntry, Source};
+use crate::catalog::{Catalog, EventEntry, MethodEntry, Source};
 use crate::profile::Profile;
 
 const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -31,7 +31,64 @@ pub fn all(catalog: &Catalog) -> Vec<(String, Value)> {
     {
         out.push((server_event_path(entry), server_event(catalog, entry)));
     }
+    for profile in Profile::ALL {
+        for method in &catalog.methods {
+            out.push((
+                input_path(profile, &method.name),
+                input(catalog, method, profile),
+            ));
+        }
+    }
     out
+}
+
+/// Path of a method's argument-list schema in a profile.
+pub fn input_path(profile: Profile, method: &str) -> String {
+    format!("inputs/{}/{method}.schema.json", profile.name())
+}
+
+/// The schema of a method's arguments, as the JSON array of what the page
+/// passes. Strict refuses extra arguments; compat ignores them.
+pub fn input(catalog: &Catalog, method: &MethodEntry, profile: Profile) -> Value {
+    let items: Vec<Value> = method
+        .params
+        .iter()
+        .map(|p| {
+            let fragment = match profile {
+                Profile::Compat => p.compat_schema.clone().or_else(|| p.schema.clone()),
+                Profile::Strict => p.schema.clone(),
+            };
+            let mut fragment = fragment.unwrap_or_else(|| json!({"type": p.ty}));
+            if let Some(obj) = fragment.as_object_mut() {
+                obj.insert("title".into(), json!(p.name));
+            }
+            fragment
+        })
+        .collect();
+    let min_items = method.params.iter().filter(|p| !p.optional).count();
+    let mut doc = json!({
+        "$schema": DRAFT,
+        "$id": format!("{SCHEMA_BASE}{}", input_path(profile, &method.name)),
+        "title": format!("arguments of {} ({})", method.name, profile.name()),
+        "description": format!(
+            "The argument list a page passes to {}, as a JSON array. From {}, section \"{}\". Generated from schemas/catalog.yaml; do not edit.",
+            method.js_path(), catalog.spec, method.section
+        ),
+        "x-catalog": method.name,
+        "type": "array",
+        "prefixItems": &items,
+        "minItems": min_items,
+        "$defs": defs(catalog, profile),
+    });
+    if items.is_empty() {
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("prefixItems");
+        }
+    }
+    if profile == Profile::Strict {
+        doc["items"] = json!(false);
+    }
+    doc
 }
 
 /// Path of an event's eventdata schema in a profile.
@@ -53,15 +110,42 @@ pub fn server_event_path(entry: &EventEntry) -> String {
 }
 
 /// Folders the generator owns entirely; anything else in them is stale.
-pub const GENERATED_DIRS: &[&str] = &["eventdata/strict", "eventdata/compat", "wire/events"];
+pub const GENERATED_DIRS: &[&str] = &[
+    "eventdata/strict",
+    "eventdata/compat",
+    "wire/events",
+    "inputs/strict",
+    "inputs/compat",
+];
 
 fn defs(catalog: &Catalog, profile: Profile) -> Map<String, Value> {
-    let spec = &catalog.eventdata;
-    let mut defs = spec.defs.clone();
+    let mut defs = catalog.defs.shared.clone();
     defs.extend(match profile {
-        Profile::Strict => spec.strict_defs.clone(),
-        Profile::Compat => spec.compat_defs.clone(),
+        Profile::Strict => catalog.defs.strict.clone(),
+        Profile::Compat => catalog.defs.compat.clone(),
     });
+    let names: Vec<Value> = catalog
+        .extdata_fields
+        .iter()
+        .map(|f| json!(f.name))
+        .collect();
+    let mut entry =
+        json!({"type": "object", "additionalProperties": {"$ref": "#/$defs/extdata_value"}});
+    if profile == Profile::Strict {
+        entry["propertyNames"] = json!({"enum": names});
+    }
+    defs.insert(
+        "extdata".into(),
+        json!({
+            "type": "object",
+            "description": "External session data: entries keyed by the catalogue's extdata field names.",
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "conversation": {"type": "array", "items": entry}
+            },
+            "additionalProperties": profile == Profile::Compat
+        }),
+    );
     let codes: Vec<Value> = catalog.status_codes.iter().map(|s| json!(s.code)).collect();
     defs.insert(
         "status".into(),

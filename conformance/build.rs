@@ -1,0 +1,5 @@
+//! Rebuild when a case file is added or changed: `include_dir!` alone only
+//! notices files it already embedded.
+fn main() {
+    println!("cargo:rerun-if-changed=cases");
+}
