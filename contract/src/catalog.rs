@@ -135,6 +135,9 @@ pub struct MethodEntry {
     pub returns: BTreeMap<String, String>,
     /// `media/eventtype` keys the call leads to.
     pub events: Vec<String>,
+    /// Wire frame kinds the call sends; none for calls that stay in the page.
+    #[serde(default)]
+    pub frames: Vec<String>,
 }
 
 impl MethodEntry {
@@ -267,6 +270,37 @@ mod tests {
                     "{} leads to unknown event {key}",
                     m.name
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn method_frames_are_widget_frames_and_every_widget_frame_has_a_method() {
+        let cat = Catalog::embedded().unwrap();
+        let schemas = crate::SchemaSet::embedded().unwrap();
+        for m in &cat.methods {
+            for kind in &m.frames {
+                assert_eq!(
+                    schemas.frame_direction(kind),
+                    Some(crate::Direction::Widget),
+                    "{} sends {kind}, which is not a widget frame of the wire protocol",
+                    m.name
+                );
+            }
+        }
+        for path in schemas.paths() {
+            if let Some(kind) = path
+                .strip_prefix("wire/frames/")
+                .and_then(|p| p.strip_suffix(".schema.json"))
+            {
+                if schemas.frame_direction(kind) == Some(crate::Direction::Widget) {
+                    assert!(
+                        cat.methods
+                            .iter()
+                            .any(|m| m.frames.iter().any(|f| f == kind)),
+                        "no method sends {kind}"
+                    );
+                }
             }
         }
     }

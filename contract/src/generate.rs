@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::bundle::SCHEMA_BASE;
+use crate::bundle::{self, SCHEMA_BASE};
 use crate::catalog::{Catalog, EventEntry, MethodEntry, Source};
 use crate::profile::Profile;
 
@@ -31,6 +31,7 @@ pub fn all(catalog: &Catalog) -> Vec<(String, Value)> {
     {
         out.push((server_event_path(entry), server_event(catalog, entry)));
     }
+    out.push((ASYNCAPI_PATH.into(), asyncapi(catalog)));
     for profile in Profile::ALL {
         for method in &catalog.methods {
             out.push((
@@ -253,8 +254,138 @@ pub fn server_event(catalog: &Catalog, entry: &EventEntry) -> Value {
     })
 }
 
-/// The generated text of a document: pretty JSON with a final newline.
-pub fn render(doc: &Value) -> String {
+/// Where the AsyncAPI description of the wire protocol goes.
+pub const ASYNCAPI_PATH: &str = "wire/asyncapi.yaml";
+
+/// The wire protocol as an AsyncAPI 3.0 document, from the point of view
+/// of the server: it sends `welcome`, `error` and one `event` message per
+/// server-driven event of the catalogue, and receives one message per frame
+/// kind widgets send. Payloads reference the JSON Schemas.
+pub fn asyncapi(catalog: &Catalog) -> Value {
+    let payload = |schema: Value| json!({"schemaFormat": "application/schema+json;version=draft-07", "schema": schema});
+    let mut messages = Map::new();
+    let mut sent = Vec::new();
+    let mut received = Vec::new();
+    for (path, text) in bundle::json_schemas() {
+        let Some(kind) = path
+            .strip_prefix("wire/frames/")
+            .and_then(|p| p.strip_suffix(".schema.json"))
+        else {
+            continue;
+        };
+        if kind == crate::wire::kind::EVENT {
+            continue;
+        }
+        let doc: Value = serde_json::from_str(text).unwrap_or_default();
+        let from_server = doc["x-direction"] == "server";
+        let methods: Vec<&str> = catalog
+            .methods
+            .iter()
+            .filter(|m| m.frames.iter().any(|f| f == kind))
+            .map(|m| m.name.as_str())
+            .collect();
+        let mut message = json!({
+            "name": kind,
+            "title": doc["title"],
+            "summary": doc["description"],
+            "payload": payload(json!({"$ref": format!("./frames/{kind}.schema.json")})),
+        });
+        if !methods.is_empty() {
+            message["x-methods"] = json!(methods);
+        }
+        messages.insert(kind.to_owned(), message);
+        if from_server {
+            &mut sent
+        } else {
+            &mut received
+        }
+        .push(kind.to_owned());
+    }
+    for entry in catalog
+        .events
+        .iter()
+        .filter(|e| e.source.contains(&Source::Server))
+    {
+        let name = format!("event.{}.{}", entry.media, entry.eventtype);
+        messages.insert(
+            name.clone(),
+            json!({
+                "name": "event",
+                "title": format!("event {}", entry.key()),
+                "summary": entry.summary,
+                "x-eventdata": entry.key(),
+                "payload": payload(json!({"allOf": [
+                    {"$ref": "./frames/event.schema.json"},
+                    {"type": "object", "properties": {"data": {"$ref": format!("./events/{}.{}.schema.json", entry.media, entry.eventtype)}}}
+                ]})),
+            }),
+        );
+        sent.push(name);
+    }
+    let channel_refs = |names: &[String]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|n| json!({"$ref": format!("#/channels/session/messages/{n}")}))
+            .collect()
+    };
+    let channel_messages: Map<String, Value> = messages
+        .keys()
+        .map(|n| {
+            (
+                n.clone(),
+                json!({"$ref": format!("#/components/messages/{n}")}),
+            )
+        })
+        .collect();
+    json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Jodo conformance kit wire protocol",
+            "version": "1.0.0",
+            "description": format!(
+                "The protocol between a Jodo widget build and jodo-mock (see README.md beside this file). Session creation is HTTPS; this document covers the WSS channel. Generated from schemas/catalog.yaml and wire/frames/; do not edit. Events follow the catalogue of {}.",
+                catalog.spec
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "mock": {"host": "127.0.0.1:8443", "protocol": "wss", "description": "jodo-mock on its default port"}
+        },
+        "channels": {
+            "session": {
+                "address": "/jodowidgetapi/v2/ws",
+                "title": "A visitor session",
+                "description": "Opened with the single-use token from the session API (?token=...). JSON text frames in both directions, each with a per-direction seq and a unique messageid.",
+                "messages": channel_messages,
+            }
+        },
+        "operations": {
+            "sendToWidget": {
+                "action": "send",
+                "title": "Frames the server sends",
+                "channel": {"$ref": "#/channels/session"},
+                "messages": channel_refs(&sent),
+            },
+            "receiveFromWidget": {
+                "action": "receive",
+                "title": "Frames widgets send",
+                "channel": {"$ref": "#/channels/session"},
+                "messages": channel_refs(&received),
+            }
+        },
+        "components": {"messages": messages},
+    })
+}
+
+/// The generated text of a document: YAML for `.yaml` paths, otherwise
+/// pretty JSON, with a final newline.
+pub fn render(path: &str, doc: &Value) -> String {
+    if path.ends_with(".yaml") {
+        return format!(
+            "# Generated from schemas/catalog.yaml and wire/frames/; do not edit.\n{}",
+            serde_norway::to_string(doc).unwrap_or_default()
+        );
+    }
     let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
     text.push('\n');
     text
@@ -281,7 +412,7 @@ mod tests {
         let mut stale = Vec::new();
         for (path, doc) in &generated {
             let file = root.join(path);
-            let text = render(doc);
+            let text = render(path, doc);
             if update {
                 std::fs::create_dir_all(file.parent().unwrap()).unwrap();
                 std::fs::write(&file, text).unwrap();
