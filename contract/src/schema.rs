@@ -270,6 +270,54 @@ impl SchemaSet {
         }
     }
 
+    /// Validates a method's argument list (a JSON array) in a profile.
+    pub fn validate_input(&self, method: &str, args: &Value, profile: Profile) -> Vec<SchemaError> {
+        if self.catalog.method(method).is_none() {
+            return vec![SchemaError {
+                pointer: String::new(),
+                message: format!("{method} is not a method of the catalogue"),
+                schema: "catalog.yaml".into(),
+                entry: None,
+            }];
+        }
+        self.validate_as(&generate::input_path(profile, method), args, Some(method))
+    }
+
+    /// Validates a document as one of the contract's kinds: `eventdata`,
+    /// `frame`, `scenario`, `case`, `session-request`, or a method name
+    /// (its argument list).
+    ///
+    /// # Errors
+    /// The list of known kinds when `kind` is none of them.
+    pub fn validate_kind(
+        &self,
+        kind: &str,
+        doc: &Value,
+        profile: Profile,
+    ) -> Result<Vec<SchemaError>, String> {
+        Ok(match kind {
+            "eventdata" => self.validate_eventdata(doc, profile),
+            "frame" => self.validate_frame(doc),
+            "scenario" => self.validate("scenario.schema.json", doc),
+            "case" => self.validate("case.schema.json", doc),
+            "session-request" => self.validate("wire/session-request.schema.json", doc),
+            method if self.catalog.method(method).is_some() => {
+                self.validate_input(method, doc, profile)
+            }
+            other => {
+                return Err(format!(
+                    "unknown kind {other:?}; use eventdata, frame, scenario, case, session-request, or a method name ({})",
+                    self.catalog
+                        .methods
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        })
+    }
+
     /// Whether the contract defines a frame kind.
     pub fn has_frame_kind(&self, kind: &str) -> bool {
         self.frame_directions.contains_key(kind)
