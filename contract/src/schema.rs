@@ -238,11 +238,19 @@ impl SchemaSet {
                 ),
                 None => String::new(),
             };
-            return vec![error(
-                "/eventtype",
-                format!("{key} is not a media/eventtype pair of the catalogue{hint}"),
-                Some(key),
-            )];
+            let media_known = self.catalog.events.iter().any(|e| e.media == media);
+            let (pointer, message) = if media_known {
+                (
+                    "/eventtype",
+                    format!("{key} is not a media/eventtype pair of the catalogue{hint}"),
+                )
+            } else {
+                (
+                    "/media",
+                    format!("{media:?} is not a media of the catalogue"),
+                )
+            };
+            return vec![error(pointer, message, Some(key))];
         };
         let path = generate::eventdata_path(profile, entry);
         self.validate_as(&path, doc, Some(&entry.key()))
