@@ -8,10 +8,13 @@
 //! - [`checks`]: pure verdicts over a trace.
 //! - [`report`]: the typed run report and its renderings.
 //! - [`runner`]: a whole run, from mock start to report.
+//! - [`validate`] and [`catalog_view`]: the contract commands.
 
 pub mod browser;
 pub mod case;
+pub mod catalog_view;
 pub mod checks;
 pub mod executor;
 pub mod report;
 pub mod runner;
+pub mod validate;

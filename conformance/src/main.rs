@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use jodo_conformance::browser::BrowserOptions;
 use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
 use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
-use jodo_contract::Profile;
+use jodo_contract::{Profile, SchemaSet};
 
 /// Browser-driven conformance suite for Jodo widget builds.
 ///
@@ -29,6 +29,32 @@ struct Cli {
 enum Command {
     /// Run the suite and write reports.
     Run(RunArgs),
+    /// Check JSON documents against the contract: one document, or JSON lines.
+    ///
+    /// Each error is printed with its JSON pointer and the catalogue entry it
+    /// concerns. Exit codes: 0 every document valid, 1 a document invalid,
+    /// 2 usage or read error.
+    Validate(ValidateArgs),
+    /// Print the catalogue of methods, events, status codes and external-data fields.
+    Catalog {
+        /// Print it as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// What the documents are: eventdata, frame, scenario, case,
+    /// session-request, or a method name (its argument list as a JSON array;
+    /// a bare value stands for a single argument).
+    #[arg(long, default_value = "eventdata")]
+    kind: String,
+    /// Contract profile: strict (one canonical form) or compat (every documented variant).
+    #[arg(long, default_value = "strict")]
+    profile: Profile,
+    /// File to read, or - for standard input.
+    file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,7 +126,81 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => runtime.block_on(run(args)),
+        Command::Validate(args) => validate(&args),
+        Command::Catalog { json } => catalog(json),
     }
+}
+
+fn load_schemas() -> Result<SchemaSet, ExitCode> {
+    SchemaSet::embedded().map_err(|e| {
+        eprintln!("error: the contract does not load: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn validate(args: &ValidateArgs) -> ExitCode {
+    let schemas = match load_schemas() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (label, input) = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("error: cannot read standard input: {e}");
+            return ExitCode::from(2);
+        }
+        ("<stdin>".to_owned(), text)
+    } else {
+        match std::fs::read_to_string(&args.file) {
+            Ok(text) => (args.file.display().to_string(), text),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", args.file.display());
+                return ExitCode::from(2);
+            }
+        }
+    };
+    match jodo_conformance::validate::run(&schemas, &input, &label, &args.kind, args.profile) {
+        Ok(outcome) => {
+            print!("{}", outcome.text);
+            if outcome.documents > 1 {
+                println!(
+                    "{} document(s), {} invalid",
+                    outcome.documents, outcome.invalid
+                );
+            }
+            if outcome.invalid == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn catalog(json: bool) -> ExitCode {
+    let schemas = match load_schemas() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if json {
+        match serde_json::to_string_pretty(schemas.catalog()) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        print!(
+            "{}",
+            jodo_conformance::catalog_view::table(schemas.catalog())
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 async fn run(args: RunArgs) -> ExitCode {

@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Frame kinds the server sends.
+/// Frame kinds the mock and the contract act on by name. The full list of
+/// kinds is the set of schemas in `schemas/wire/frames/`.
 pub mod kind {
     /// First frame on a new channel.
     pub const WELCOME: &str = "welcome";
@@ -15,10 +16,6 @@ pub mod kind {
     pub const EVENT: &str = "event";
     /// A refused client frame.
     pub const ERROR: &str = "error";
-    /// A visitor chat message.
-    pub const CHAT_SEND: &str = "chat.send";
-    /// Visitor read receipts.
-    pub const CHAT_READACK: &str = "chat.readack";
     /// Visitor ended the session.
     pub const SESSION_END: &str = "session.end";
 }
