@@ -19,8 +19,8 @@ pub fn table(catalog: &Catalog) -> String {
     let _ = writeln!(out, "METHODS");
     let _ = writeln!(
         out,
-        "{:<34} {:<22} {:<26} {}",
-        "method", "returns", "frames", "events"
+        "{:<34} {:<22} {:<26} events",
+        "method", "returns", "frames"
     );
     for m in &catalog.methods {
         let returns = if m.returns.is_empty() {
@@ -38,11 +38,7 @@ pub fn table(catalog: &Catalog) -> String {
         );
     }
     let _ = writeln!(out, "\nEVENTS");
-    let _ = writeln!(
-        out,
-        "{:<38} {:<14} {}",
-        "media/eventtype", "source", "summary"
-    );
+    let _ = writeln!(out, "{:<38} {:<14} summary", "media/eventtype", "source");
     for e in &catalog.events {
         let source: Vec<String> = e
             .source
