@@ -125,6 +125,7 @@ pub async fn run(
             widget,
             gateway: Gateway::new(vec![keys], Vec::new()),
             tls: TlsIdentity::self_signed().map_err(StartError::Tls)?,
+            transcripts: None,
         },
         listener,
     )

@@ -8,12 +8,82 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// One akey/skey pair a host page may use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyPair {
     /// API key.
     pub akey: String,
     /// Service key.
     pub skey: String,
+    /// Rate limits for this key; the defaults when absent.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Per-key rate limits. 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Sessions created per minute.
+    pub sessions_per_minute: u32,
+    /// Chat messages (`chat.send` frames) per second, over all the key's sessions.
+    pub messages_per_second: u32,
+    /// Media initiations (`media.start`, `media.accept`) per minute.
+    pub media_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sessions_per_minute: 300,
+            messages_per_second: 50,
+            media_per_minute: 60,
+        }
+    }
+}
+
+impl Limits {
+    /// No limits at all (benchmarks).
+    pub fn unlimited() -> Self {
+        Self {
+            sessions_per_minute: 0,
+            messages_per_second: 0,
+            media_per_minute: 0,
+        }
+    }
+}
+
+/// A token bucket: `rate` tokens per `period`, holding at most `rate`.
+#[derive(Debug, Clone)]
+struct Bucket {
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, rate: u32, period: std::time::Duration) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        let refill =
+            now.duration_since(self.last).as_secs_f64() / period.as_secs_f64() * f64::from(rate);
+        self.tokens = (self.tokens + refill).min(f64::from(rate));
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Counted {
+    Sessions,
+    Messages,
+    Media,
 }
 
 /// The key file format (`--keys FILE`), YAML or JSON.
@@ -59,6 +129,8 @@ pub enum Refusal {
     BadKeys,
     /// Origin not on the allowlist (or missing).
     OriginNotAllowed,
+    /// The key created sessions faster than its limit.
+    RateLimited,
 }
 
 impl Refusal {
@@ -67,6 +139,7 @@ impl Refusal {
         match self {
             Refusal::BadKeys => 401,
             Refusal::OriginNotAllowed => 403,
+            Refusal::RateLimited => 429,
         }
     }
 
@@ -75,6 +148,7 @@ impl Refusal {
         match self {
             Refusal::BadKeys => "bad_keys",
             Refusal::OriginNotAllowed => "origin_not_allowed",
+            Refusal::RateLimited => "rate_limited",
         }
     }
 
@@ -83,15 +157,18 @@ impl Refusal {
         match self {
             Refusal::BadKeys => "the akey/skey pair is not known to this server",
             Refusal::OriginNotAllowed => "the page's Origin is not on this server's allowlist",
+            Refusal::RateLimited => "too many sessions for this key; retry later",
         }
     }
 }
 
-/// Keys and origins the gateway admits.
+/// Keys and origins the gateway admits, and the rate-limit state. Clones
+/// share the rate-limit state.
 #[derive(Debug, Clone)]
 pub struct Gateway {
     keys: Vec<KeyPair>,
     origins: Vec<String>,
+    buckets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, Counted), Bucket>>>,
 }
 
 /// The development pair used when no key file is given; printed at start.
@@ -99,13 +176,67 @@ pub fn development_keys() -> KeyPair {
     KeyPair {
         akey: "jodo-dev-akey".into(),
         skey: "jodo-dev-skey".into(),
+        limits: Limits::default(),
     }
 }
 
 impl Gateway {
     /// A gateway admitting these pairs from these origins.
     pub fn new(keys: Vec<KeyPair>, origins: Vec<String>) -> Self {
-        Self { keys, origins }
+        Self {
+            keys,
+            origins,
+            buckets: std::sync::Arc::default(),
+        }
+    }
+
+    fn take(&self, akey: &str, counted: Counted) -> bool {
+        let Some(limits) = self.keys.iter().find(|k| k.akey == akey).map(|k| k.limits) else {
+            return true;
+        };
+        let minute = std::time::Duration::from_secs(60);
+        let (rate, period) = match counted {
+            Counted::Sessions => (limits.sessions_per_minute, minute),
+            Counted::Messages => (
+                limits.messages_per_second,
+                std::time::Duration::from_secs(1),
+            ),
+            Counted::Media => (limits.media_per_minute, minute),
+        };
+        if rate == 0 {
+            return true;
+        }
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        buckets
+            .entry((akey.to_owned(), counted))
+            .or_insert_with(|| Bucket {
+                tokens: f64::from(rate),
+                last: std::time::Instant::now(),
+            })
+            .take(rate, period)
+    }
+
+    /// Counts a session creation against the key's limit.
+    pub fn limit_session(&self, akey: &str) -> Result<(), Refusal> {
+        if self.take(akey, Counted::Sessions) {
+            Ok(())
+        } else {
+            Err(Refusal::RateLimited)
+        }
+    }
+
+    /// Counts a client frame against the key's limits; the reason when it
+    /// is over one (the frame is then refused, not acted on).
+    pub fn limit_frame(&self, akey: &str, frame: &jodo_contract::Frame) -> Option<String> {
+        let counted = match frame.kind.as_str() {
+            "chat.send" => Counted::Messages,
+            "media.start" | "media.accept" => Counted::Media,
+            _ => return None,
+        };
+        (!self.take(akey, counted))
+            .then(|| format!("too many {} frames for this key; slow down", frame.kind))
     }
 
     /// Reads a key file.
@@ -197,8 +328,50 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_refill_and_zero_means_off() {
+        let mut key = development_keys();
+        key.limits = Limits {
+            sessions_per_minute: 2,
+            messages_per_second: 0,
+            media_per_minute: 1,
+        };
+        let g = Gateway::new(vec![key], vec![]);
+        assert_eq!(g.limit_session("jodo-dev-akey"), Ok(()));
+        assert_eq!(g.limit_session("jodo-dev-akey"), Ok(()));
+        assert_eq!(g.limit_session("jodo-dev-akey"), Err(Refusal::RateLimited));
+        let frame = |kind: &str| jodo_contract::Frame {
+            kind: kind.into(),
+            seq: 1,
+            messageid: "m".into(),
+            ts: None,
+            data: serde_json::json!({}),
+        };
+        for _ in 0..1000 {
+            assert_eq!(g.limit_frame("jodo-dev-akey", &frame("chat.send")), None);
+        }
+        assert_eq!(g.limit_frame("jodo-dev-akey", &frame("media.start")), None);
+        assert!(
+            g.limit_frame("jodo-dev-akey", &frame("media.accept"))
+                .is_some()
+        );
+        let mut bucket = Bucket {
+            tokens: 0.0,
+            last: std::time::Instant::now() - std::time::Duration::from_millis(600),
+        };
+        assert!(
+            bucket.take(2, std::time::Duration::from_secs(1)),
+            "0.6 s refills 1.2 tokens at 2/s"
+        );
+        assert!(!bucket.take(2, std::time::Duration::from_secs(1)));
+    }
+
+    #[test]
     fn refusals_never_mention_keys() {
-        for r in [Refusal::BadKeys, Refusal::OriginNotAllowed] {
+        for r in [
+            Refusal::BadKeys,
+            Refusal::OriginNotAllowed,
+            Refusal::RateLimited,
+        ] {
             assert!(!r.message().contains("jodo-dev"));
         }
     }

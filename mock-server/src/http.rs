@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::gateway::Refusal;
+use crate::scenario::Scenario;
+use crate::scenario::model::SessionApi;
 use crate::server::{AppState, MAX_FRAME_BYTES};
 
 /// Path of the widget script, as the spec's example includes it.
@@ -29,8 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(WIDGET_PATH, get(widget))
         .route(SESSIONS_PATH, post(create_session).options(preflight))
         .route(WS_PATH, get(crate::ws::upgrade))
-        .route("/control/v1/sessions", get(list_sessions))
-        .route("/control/v1/sessions/{id}/transcript", get(transcript))
+        .merge(crate::control::router())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
@@ -44,7 +45,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error answer with a stable code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -202,15 +204,34 @@ async fn create_session(
         .gateway
         .check_keys(akey, skey)
         .map_err(|r| with_cors(r.into()))?;
-    let scenario = state.scenario.read().map(|s| s.clone()).map_err(|_| {
-        with_cors(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "state poisoned",
-        ))
-    })?;
+    state
+        .gateway
+        .limit_session(akey)
+        .map_err(|r| with_cors(r.into()))?;
     let init = request.get("init").cloned().unwrap_or(Value::Null);
-    let (session, token) = state.sessions.create(scenario, origin, init);
+    let scenario = choose_scenario(&state, &init).map_err(with_cors)?;
+    match &scenario.api.session {
+        SessionApi::Answer => {}
+        SessionApi::Stall => {
+            // Hold the request open, as a hung backend would; the client
+            // gives up first (and dropping the connection ends this future).
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+            return Err(with_cors(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "scenario_fault",
+                "the scenario stalls the session API",
+            )));
+        }
+        SessionApi::Status(code) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return Err(with_cors(ApiError::new(
+                status,
+                "scenario_fault",
+                format!("the scenario {} fails the session API", scenario.name),
+            )));
+        }
+    }
+    let (session, token) = state.sessions.create(scenario, origin, init, akey);
     tracing::info!(session = %session.id, scenario = %session.scenario.name, "session created");
     let host = host_of(&headers);
     let body = json!({
@@ -226,20 +247,33 @@ async fn create_session(
     Ok(response)
 }
 
-async fn list_sessions(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(json!({ "sessions": state.sessions.list() })).into_response()
-}
+/// Prefix of a visitor name that picks the session's scenario, so every
+/// situation can be reached from a page alone (`jodosessioninit({name: "scenario:allusersbusy"})`).
+pub const SCENARIO_HINT: &str = "scenario:";
 
-async fn transcript(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let session = state.sessions.get(&id).ok_or_else(|| {
+/// The scenario for a new session: a hint in the init data's `name`, else
+/// the server's current default.
+fn choose_scenario(state: &AppState, init: &Value) -> Result<Arc<Scenario>, ApiError> {
+    if let Some(name) = init
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(|n| n.strip_prefix(SCENARIO_HINT))
+    {
+        return state.library.get(name).cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_scenario",
+                format!(
+                    "the name hint asks for scenario {name:?}, which is not a built-in scenario"
+                ),
+            )
+        });
+    }
+    state.scenario.read().map(|s| s.clone()).map_err(|_| {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_session",
-            format!("no session {id:?}"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "state poisoned",
         )
-    })?;
-    Ok(axum::Json(json!({ "session": id, "frames": session.transcript() })).into_response())
+    })
 }

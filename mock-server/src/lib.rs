@@ -5,10 +5,11 @@
 //! - [`gateway`]: API keys and the Origin allowlist.
 //! - [`session`]: sessions, channel tokens and transcripts.
 //! - [`pages`]: the widget build, host page and probe served to browsers.
-//! - [`http`] and [`ws`]: the routes; the only modules that know HTTP.
+//! - [`http`], [`ws`] and [`control`]: the routes; the only modules that know HTTP.
 //! - [`tls`]: the certificate the mock presents.
 //! - [`server`]: configuration, start and shutdown.
 
+pub mod control;
 pub mod gateway;
 pub mod http;
 pub mod pages;

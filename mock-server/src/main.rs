@@ -53,6 +53,9 @@ struct ServeArgs {
     /// Extra page origin allowed to create sessions (repeatable), e.g. https://localhost:3000.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// Write each session's frames to DIR/<session id>.jsonl as they flow.
+    #[arg(long, value_name = "DIR")]
+    transcripts: Option<PathBuf>,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -141,6 +144,11 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
         (Some(cert), Some(key)) => TlsIdentity::from_pem_files(cert, key)?,
         _ => TlsIdentity::self_signed()?,
     };
+    if let Some(dir) = &args.transcripts {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create transcript folder {}: {e}", dir.display())
+        })?;
+    }
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| {
         anyhow::anyhow!("cannot listen on {addr}: {e} (try --port 0 for a free port)")
@@ -154,6 +162,7 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
             widget,
             gateway: Gateway::new(keys.clone(), args.allow_origin.clone()),
             tls,
+            transcripts: args.transcripts.clone(),
         },
         listener,
     )
@@ -195,8 +204,15 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
         mock.state().gateway.origins().join(", ")
     );
     println!("  certificate    SHA-256 {}", mock.fingerprint());
-    println!("Ctrl-C stops.");
-    tokio::signal::ctrl_c().await?;
+    if let Some(dir) = &args.transcripts {
+        println!("  transcripts    {}/<session>.jsonl", dir.display());
+    }
+    println!("Ctrl-C or SIGTERM stops.");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     eprintln!("stopping");
     mock.shutdown().await;
     Ok(ExitCode::SUCCESS)

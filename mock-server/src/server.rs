@@ -1,5 +1,6 @@
 //! Putting the mock together: configuration, start, and shutdown.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
@@ -27,6 +28,8 @@ pub struct MockConfig {
     pub gateway: Gateway,
     /// Certificate and key.
     pub tls: TlsIdentity,
+    /// Folder for per-session JSON-lines transcripts, if any.
+    pub transcripts: Option<std::path::PathBuf>,
 }
 
 /// State shared by every route.
@@ -42,6 +45,8 @@ pub struct AppState {
     pub gateway: Gateway,
     /// Sessions and tokens.
     pub sessions: Sessions,
+    /// Built-in scenarios by name, for hints and the control API.
+    pub library: BTreeMap<String, Arc<Scenario>>,
 }
 
 /// Why the mock could not start.
@@ -53,6 +58,9 @@ pub enum StartError {
     /// The listener could not be used.
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    /// A built-in scenario is broken (a broken build).
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
 }
 
 /// A running mock.
@@ -80,12 +88,18 @@ impl MockServer {
         gateway.allow_origins(own_origins(addr));
         let fingerprint = config.tls.fingerprint();
         let tls = axum_server::tls_rustls::RustlsConfig::from_config(config.tls.server_config()?);
+        let mut library = BTreeMap::new();
+        for name in crate::scenario::builtin_names() {
+            let scenario = crate::scenario::load(&name, &config.schemas)?;
+            library.insert(name, scenario);
+        }
         let state = Arc::new(AppState {
             schemas: config.schemas,
             scenario: RwLock::new(config.scenario),
             widget: RwLock::new(config.widget),
             gateway,
-            sessions: Sessions::default(),
+            sessions: Sessions::with_transcripts(config.transcripts.as_deref()),
+            library,
         });
         let app = crate::http::router(state.clone());
         let handle = axum_server::Handle::new();

@@ -1,14 +1,30 @@
-//! Visitor sessions: ids, single-use channel tokens, and what each session
-//! has exchanged so far.
+//! Visitor sessions: ids, single-use channel tokens, what each session has
+//! exchanged so far, and the handle the control API steers it by.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::mpsc;
 
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Step};
+
+/// How many frames a session keeps in memory for the control API; the
+/// transcript file (`--transcripts`) keeps all of them.
+const TRANSCRIPT_MEMORY: usize = 1000;
+
+/// What the control API asks a live channel to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Perform these steps (an injected event, or a fault).
+    Steps(Vec<Step>),
+    /// Fire a control trigger of the scenario.
+    Trigger(String),
+}
 
 /// One visitor session.
 #[derive(Debug)]
@@ -23,12 +39,18 @@ pub struct Session {
     pub origin: String,
     /// The init object given to jodosessioninit, if any.
     pub init: Value,
-    transcript: Mutex<Vec<TranscriptEntry>>,
+    /// The akey the session was created with (for rate limits; never shown).
+    pub akey: String,
+    transcript: Mutex<VecDeque<TranscriptEntry>>,
+    file: Mutex<Option<std::fs::File>>,
+    commands: Mutex<Option<mpsc::UnboundedSender<Command>>>,
 }
 
 /// One frame that crossed the channel, as the control API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TranscriptEntry {
+    /// When, RFC 3339 UTC.
+    pub ts: String,
     /// `in` (widget → server) or `out` (server → widget).
     pub dir: &'static str,
     /// The frame as sent or received (raw text when it was not JSON).
@@ -36,19 +58,67 @@ pub struct TranscriptEntry {
 }
 
 impl Session {
-    /// Records a frame in the session's transcript.
+    /// Records a frame: in memory (the latest ones) and, with
+    /// `--transcripts`, as one JSON line written and flushed at once so a
+    /// killed server loses nothing.
     pub fn record(&self, dir: &'static str, frame: Value) {
+        let entry = TranscriptEntry {
+            ts: jodo_contract::clock::rfc3339_now(),
+            dir,
+            frame,
+        };
+        if let Ok(mut file) = self.file.lock() {
+            if let Some(f) = file.as_mut() {
+                let mut line = serde_json::to_vec(&entry).unwrap_or_default();
+                line.push(b'\n');
+                if f.write_all(&line).and_then(|()| f.flush()).is_err() {
+                    tracing::warn!(session = %self.id, "cannot write the transcript file; keeping it in memory only");
+                    *file = None;
+                }
+            }
+        }
         if let Ok(mut t) = self.transcript.lock() {
-            t.push(TranscriptEntry { dir, frame });
+            if t.len() == TRANSCRIPT_MEMORY {
+                t.pop_front();
+            }
+            t.push_back(entry);
         }
     }
 
-    /// A copy of the transcript so far.
+    /// A copy of the transcript kept in memory.
     pub fn transcript(&self) -> Vec<TranscriptEntry> {
         self.transcript
             .lock()
-            .map(|t| t.clone())
+            .map(|t| t.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Connects the live channel so the control API can reach it.
+    pub fn attach(&self, commands: mpsc::UnboundedSender<Command>) {
+        if let Ok(mut c) = self.commands.lock() {
+            *c = Some(commands);
+        }
+    }
+
+    /// Forgets the channel once it has ended.
+    pub fn detach(&self) {
+        if let Ok(mut c) = self.commands.lock() {
+            *c = None;
+        }
+    }
+
+    /// Whether a channel is open.
+    pub fn is_live(&self) -> bool {
+        self.commands.lock().map(|c| c.is_some()).unwrap_or(false)
+    }
+
+    /// Hands a command to the live channel; false when there is none.
+    pub fn command(&self, command: Command) -> bool {
+        self.commands
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|tx| tx.send(command).is_ok()))
+            .unwrap_or(false)
     }
 }
 
@@ -61,7 +131,9 @@ pub struct SessionSummary {
     pub systemcallid: String,
     /// Scenario name.
     pub scenario: String,
-    /// Frames exchanged.
+    /// Whether its channel is open.
+    pub live: bool,
+    /// Frames kept in memory.
     pub frames: usize,
 }
 
@@ -69,6 +141,7 @@ pub struct SessionSummary {
 #[derive(Debug, Default)]
 pub struct Sessions {
     inner: Mutex<Registry>,
+    transcripts: Option<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -87,12 +160,22 @@ pub fn random_hex(n: usize) -> String {
 }
 
 impl Sessions {
+    /// Sessions whose transcripts are also written under `dir`, one
+    /// `<session id>.jsonl` each.
+    pub fn with_transcripts(dir: Option<&Path>) -> Self {
+        Self {
+            inner: Mutex::default(),
+            transcripts: dir.map(Path::to_path_buf),
+        }
+    }
+
     /// Creates a session and the token that opens its channel.
     pub fn create(
         &self,
         scenario: Arc<Scenario>,
         origin: String,
         init: Value,
+        akey: &str,
     ) -> (Arc<Session>, String) {
         let systemcallid: String = {
             let mut rng = rand::rng();
@@ -102,13 +185,23 @@ impl Sessions {
                 .map(|d| char::from(b'0' + d))
                 .collect()
         };
+        let id = random_hex(8);
+        let file = self.transcripts.as_ref().and_then(|dir| {
+            let path = dir.join(format!("{id}.jsonl"));
+            std::fs::File::create(&path)
+                .map_err(|e| tracing::warn!(path = %path.display(), error = %e, "cannot create transcript file"))
+                .ok()
+        });
         let session = Arc::new(Session {
-            id: random_hex(8),
+            id,
             systemcallid,
             scenario,
             origin,
             init,
-            transcript: Mutex::new(Vec::new()),
+            akey: akey.to_owned(),
+            transcript: Mutex::new(VecDeque::new()),
+            file: Mutex::new(file),
+            commands: Mutex::new(None),
         });
         let token = random_hex(24);
         if let Ok(mut r) = self.inner.lock() {
@@ -143,6 +236,7 @@ impl Sessions {
                 id: s.id.clone(),
                 systemcallid: s.systemcallid.clone(),
                 scenario: s.scenario.name.clone(),
+                live: s.is_live(),
                 frames: s.transcript.lock().map(|t| t.len()).unwrap_or(0),
             })
             .collect()

@@ -1,7 +1,8 @@
 //! The WebSocket channel of one session: sequence numbers, replay and gap
-//! detection on client frames, and the steps the scenario engine asks for.
+//! detection on client frames, the state timer, control commands, and the
+//! steps the scenario engine asks for (including deliberate faults).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +14,16 @@ use jodo_contract::wire::kind;
 use jodo_contract::{Direction, Frame, SchemaSet, clock};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
+use crate::scenario::model::Upgrade;
 use crate::scenario::{Fired, Machine, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
-use crate::session::{Session, random_hex};
+use crate::session::{Command, Session, random_hex};
+
+/// How many sent frames a channel keeps for `replay`.
+const REPLAY_MEMORY: usize = 32;
 
 /// Query of the upgrade request.
 #[derive(Debug, Deserialize)]
@@ -24,7 +31,8 @@ pub struct UpgradeQuery {
     token: Option<String>,
 }
 
-/// Upgrades to a channel if the Origin is allowed and the token is fresh.
+/// Upgrades to a channel if the Origin is allowed, the token is fresh and
+/// the session's scenario does not refuse upgrades.
 pub async fn upgrade(
     State(state): State<Arc<AppState>>,
     Query(query): Query<UpgradeQuery>,
@@ -46,13 +54,22 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    if let Upgrade::Refuse(status) = session.scenario.api.websocket {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return (status, "the scenario refuses the channel").into_response();
+    }
+    let schemas = state.schemas.clone();
+    let limits = state.gateway.clone();
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            let mut channel = Channel::new(socket, session.clone(), state.schemas.clone());
+            let (tx, rx) = mpsc::unbounded_channel();
+            session.attach(tx);
+            let mut channel = Channel::new(socket, session.clone(), schemas, rx, limits);
             if let Err(e) = channel.run().await {
                 tracing::debug!(session = %session.id, error = %e, "channel ended with an error");
             }
+            session.detach();
         })
 }
 
@@ -61,26 +78,43 @@ struct Channel {
     socket: WebSocket,
     session: Arc<Session>,
     schemas: Arc<SchemaSet>,
+    gateway: crate::gateway::Gateway,
+    commands: mpsc::UnboundedReceiver<Command>,
     machine: Machine,
     out_seq: u64,
     in_seq: u64,
     seen_in: HashSet<String>,
+    sent: VecDeque<String>,
+    entered_at: Instant,
+    entries: u64,
     closed: bool,
 }
 
 impl Channel {
-    fn new(socket: WebSocket, session: Arc<Session>, schemas: Arc<SchemaSet>) -> Self {
+    fn new(
+        socket: WebSocket,
+        session: Arc<Session>,
+        schemas: Arc<SchemaSet>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        gateway: crate::gateway::Gateway,
+    ) -> Self {
         let mut vars = Map::new();
         vars.insert("systemcallid".into(), json!(session.systemcallid));
         let machine = Machine::new(&session.scenario, vars);
+        let entries = machine.entries();
         Self {
             socket,
             session,
             schemas,
+            gateway,
+            commands,
             machine,
             out_seq: 0,
             in_seq: 0,
             seen_in: HashSet::new(),
+            sent: VecDeque::new(),
+            entered_at: Instant::now(),
+            entries,
             closed: false,
         }
     }
@@ -92,28 +126,47 @@ impl Channel {
                    "startwithmedia": "chat", "isPSTN": 0}),
         )
         .await?;
-        let scenario = self.session.scenario.clone();
-        let steps = self.machine.fire(&scenario, Fired::Opened);
-        self.perform(steps).await?;
+        self.fire(Fired::Opened).await?;
         while !self.closed {
-            let Some(message) = self.socket.recv().await else {
-                break;
-            };
-            match message? {
-                Message::Text(text) => self.on_text(text.as_str()).await?,
-                Message::Binary(_) => {
-                    self.refuse(
-                        "binary_not_supported",
-                        "frames are JSON text messages",
-                        None,
-                    )
-                    .await?
+            let deadline = self
+                .machine
+                .next_timer(&self.session.scenario)
+                .map(|ms| (self.entered_at + Duration::from_millis(ms), ms));
+            tokio::select! {
+                message = self.socket.recv() => match message {
+                    None => break,
+                    Some(message) => match message? {
+                        Message::Text(text) => self.on_text(text.as_str()).await?,
+                        Message::Binary(_) => {
+                            self.refuse("binary_not_supported", "frames are JSON text messages", None).await?;
+                        }
+                        Message::Close(_) => break,
+                        Message::Ping(_) | Message::Pong(_) => {}
+                    },
+                },
+                Some(command) = self.commands.recv() => match command {
+                    Command::Steps(steps) => self.perform(steps).await?,
+                    Command::Trigger(name) => self.fire(Fired::Control(&name)).await?,
+                },
+                () = sleep_until(deadline.map(|(at, _)| at)), if deadline.is_some() => {
+                    if let Some((_, ms)) = deadline {
+                        self.fire(Fired::Timer(ms)).await?;
+                    }
                 }
-                Message::Close(_) => break,
-                Message::Ping(_) | Message::Pong(_) => {}
             }
         }
         Ok(())
+    }
+
+    /// Runs the engine on a trigger and performs the steps it returns.
+    async fn fire(&mut self, fired: Fired<'_>) -> Result<(), axum::Error> {
+        let scenario = self.session.scenario.clone();
+        let steps = self.machine.fire(&scenario, fired);
+        if self.machine.entries() != self.entries {
+            self.entries = self.machine.entries();
+            self.entered_at = Instant::now();
+        }
+        self.perform(steps).await
     }
 
     async fn on_text(&mut self, text: &str) -> Result<(), axum::Error> {
@@ -156,9 +209,12 @@ impl Channel {
         } else {
             self.in_seq = frame.seq;
         }
-        let scenario = self.session.scenario.clone();
-        let steps = self.machine.fire(&scenario, Fired::Frame(&frame));
-        self.perform(steps).await?;
+        if let Some(limit) = self.gateway.limit_frame(&self.session.akey, &frame) {
+            return self
+                .refuse("rate_limited", &limit, Some(&frame.messageid))
+                .await;
+        }
+        self.fire(Fired::Frame(&frame)).await?;
         if frame.kind == kind::SESSION_END && !self.closed {
             self.close(1000, "session ended by visitor").await?;
         }
@@ -174,6 +230,28 @@ impl Channel {
                 Step::Send(data) => self.send(kind::EVENT, Value::Object(data)).await?,
                 Step::DelayMs(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
                 Step::Close { code, reason } => self.close(code, &reason).await?,
+                Step::Drop => {
+                    // No close frame: the browser sees an abnormal closure (1006).
+                    self.session.record("out", json!({"dropped": true}));
+                    self.closed = true;
+                }
+                Step::Raw(text) => {
+                    self.session.record("out", json!({ "raw": text }));
+                    self.socket.send(Message::Text(text.into())).await?;
+                }
+                Step::SkipSeq(n) => self.out_seq += n,
+                Step::Replay(back) => {
+                    if let Some(text) = self
+                        .sent
+                        .len()
+                        .checked_sub(back)
+                        .and_then(|i| self.sent.get(i))
+                        .cloned()
+                    {
+                        self.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(&text).unwrap_or(Value::Null) }));
+                        self.socket.send(Message::Text(text.into())).await?;
+                    }
+                }
             }
         }
         Ok(())
@@ -191,6 +269,10 @@ impl Channel {
         let text = frame.encode();
         self.session
             .record("out", serde_json::to_value(&frame).unwrap_or(Value::Null));
+        if self.sent.len() == REPLAY_MEMORY {
+            self.sent.pop_front();
+        }
+        self.sent.push_back(text.clone());
         self.socket.send(Message::Text(text.into())).await
     }
 
@@ -209,11 +291,20 @@ impl Channel {
 
     async fn close(&mut self, code: u16, reason: &str) -> Result<(), axum::Error> {
         self.closed = true;
+        self.session
+            .record("out", json!({"close": code, "reason": reason}));
         self.socket
             .send(Message::Close(Some(CloseFrame {
                 code,
                 reason: reason.to_owned().into(),
             })))
             .await
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

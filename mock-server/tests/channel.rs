@@ -49,6 +49,7 @@ async fn harness() -> Harness {
             widget: WidgetBuild::reference(),
             gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
             tls: identity,
+            transcripts: None,
         },
         listener,
     )
@@ -230,14 +231,18 @@ async fn allocated_scenario_over_tls() {
         .await;
     assert_eq!(status, 200);
     let transcript: Value = serde_json::from_str(&body).unwrap();
-    let dirs: Vec<&str> = transcript["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["dir"].as_str().unwrap())
-        .collect();
-    assert_eq!(dirs.iter().filter(|d| **d == "in").count(), 2);
-    assert_eq!(dirs.iter().filter(|d| **d == "out").count(), 6);
+    let frames = transcript["frames"].as_array().unwrap();
+    let count = |dir: &str| {
+        frames
+            .iter()
+            .filter(|f| f["dir"] == dir && f["frame"]["kind"].is_string())
+            .count()
+    };
+    assert_eq!((count("in"), count("out")), (2, 6));
+    assert!(
+        frames.iter().any(|f| f["frame"]["close"] == 1000),
+        "the close is recorded"
+    );
 }
 
 #[tokio::test]

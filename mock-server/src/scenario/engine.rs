@@ -16,6 +16,10 @@ pub enum Fired<'a> {
     Opened,
     /// A client frame arrived (already checked against its schema).
     Frame(&'a Frame),
+    /// A state timer of this many milliseconds ran out.
+    Timer(u64),
+    /// A control-API trigger of this name.
+    Control(&'a str),
 }
 
 /// A rendered action, ready to perform.
@@ -32,13 +36,23 @@ pub enum Step {
         /// Close reason.
         reason: String,
     },
+    /// Drop the connection without a close frame.
+    Drop,
+    /// Send this text verbatim.
+    Raw(String),
+    /// Skip this many sequence numbers before the next frame.
+    SkipSeq(u64),
+    /// Resend the frame sent this many frames ago.
+    Replay(usize),
 }
 
-/// One session's position in its scenario.
+/// One session's position in its scenario, and its variables.
 #[derive(Debug, Clone)]
 pub struct Machine {
     state: String,
     vars: Map<String, Value>,
+    entries: u64,
+    fired_timers: Vec<u64>,
 }
 
 impl Machine {
@@ -48,6 +62,8 @@ impl Machine {
         Self {
             state: scenario.initial.clone(),
             vars: session_vars,
+            entries: 1,
+            fired_timers: Vec::new(),
         }
     }
 
@@ -56,21 +72,47 @@ impl Machine {
         &self.state
     }
 
+    /// How many times a state has been entered; changes when a transition
+    /// has a `goto`, so the caller knows to restart state timers.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// The shortest timer of the current state that has not fired yet.
+    pub fn next_timer(&self, scenario: &Scenario) -> Option<u64> {
+        scenario
+            .states
+            .get(&self.state)?
+            .on
+            .iter()
+            .filter_map(|t| match t.when {
+                Trigger::AfterMs(ms) if !self.fired_timers.contains(&ms) => Some(ms),
+                _ => None,
+            })
+            .min()
+    }
+
     /// Applies a trigger: the first matching transition of the current state
-    /// fires, its actions are rendered and returned, and the state moves.
-    /// No matching transition returns no steps and leaves the state alone.
+    /// fires, its actions are rendered in order (variables set by one action
+    /// are seen by the next) and returned, and the state moves. No matching
+    /// transition returns no steps and leaves the state alone.
     pub fn fire(&mut self, scenario: &Scenario, fired: Fired<'_>) -> Vec<Step> {
+        if let Fired::Timer(ms) = fired {
+            self.fired_timers.push(ms);
+        }
         let Some(state) = scenario.states.get(&self.state) else {
             return Vec::new();
         };
         let frame_value = match fired {
             Fired::Frame(frame) => serde_json::to_value(frame).unwrap_or(Value::Null),
-            Fired::Opened => Value::Null,
+            _ => Value::Null,
         };
         let Some(transition) = state.on.iter().find(|t| {
             let kind_matches = match (&t.when, fired) {
                 (Trigger::Opened, Fired::Opened) => true,
                 (Trigger::Frame(kind), Fired::Frame(frame)) => *kind == frame.kind,
+                (Trigger::AfterMs(ms), Fired::Timer(fired_ms)) => *ms == fired_ms,
+                (Trigger::Control(name), Fired::Control(fired_name)) => name == fired_name,
                 _ => false,
             };
             kind_matches
@@ -80,26 +122,48 @@ impl Machine {
         }) else {
             return Vec::new();
         };
-        let mut ctx = scenario.vars.clone();
-        ctx.extend(self.vars.clone());
-        ctx.insert("frame".into(), frame_value);
-        let ctx = Value::Object(ctx);
-        let steps = transition
-            .actions
-            .iter()
-            .map(|a| match a {
-                Action::Send(data) => Step::Send(render_map(data, &ctx)),
-                Action::DelayMs(ms) => Step::DelayMs(*ms),
-                Action::Close { code, reason } => Step::Close {
+        let mut steps = Vec::new();
+        for action in &transition.actions {
+            let ctx = self.context(scenario, &frame_value);
+            match action {
+                Action::Send(data) => steps.push(Step::Send(render_map(data, &ctx))),
+                Action::DelayMs(ms) => steps.push(Step::DelayMs(*ms)),
+                Action::Close { code, reason } => steps.push(Step::Close {
                     code: *code,
                     reason: render_str(reason, &ctx),
-                },
-            })
-            .collect();
+                }),
+                Action::Drop => steps.push(Step::Drop),
+                Action::Raw(text) => steps.push(Step::Raw(render_str(text, &ctx))),
+                Action::SkipSeq(n) => steps.push(Step::SkipSeq(*n)),
+                Action::Replay(back) => steps.push(Step::Replay(*back)),
+                Action::Set(values) => {
+                    let rendered = render_map(values, &ctx);
+                    self.vars.extend(rendered);
+                }
+                Action::Incr(name) => {
+                    let current = self
+                        .vars
+                        .get(name)
+                        .or_else(|| scenario.vars.get(name))
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0);
+                    self.vars.insert(name.clone(), Value::from(current + 1));
+                }
+            }
+        }
         if let Some(goto) = &transition.goto {
             self.state = goto.clone();
+            self.entries += 1;
+            self.fired_timers.clear();
         }
         steps
+    }
+
+    fn context(&self, scenario: &Scenario, frame: &Value) -> Value {
+        let mut ctx = scenario.vars.clone();
+        ctx.extend(self.vars.clone());
+        ctx.insert("frame".into(), frame.clone());
+        Value::Object(ctx)
     }
 }
 
@@ -197,6 +261,50 @@ mod tests {
         );
         assert_eq!(sends[0]["refmessageid"], "c-1");
         assert_eq!(sends[3]["msg"], "Emma here. You wrote: hi");
+    }
+
+    #[test]
+    fn timers_controls_faults_and_variables() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let text = r#"
+name: t
+initial: a
+states:
+  a:
+    on:
+      - when: {after_ms: 50}
+        do: [{incr: n}, {set: {who: "agent {{n}}"}}, {send: {media: chat, eventtype: systemmessage, msg: "{{who}}"}}]
+      - when: {after_ms: 10}
+        do: [{skip_seq: 2}, {replay: 1}, {raw: "not json"}]
+      - when: {control: hangup}
+        do: [drop]
+        goto: b
+  b: {}
+"#;
+        let sc = crate::scenario::parse(text, "t", &schemas).unwrap();
+        let mut m = Machine::new(&sc, Map::new());
+        assert_eq!(m.next_timer(&sc), Some(10));
+        assert_eq!(
+            m.fire(&sc, Fired::Timer(10)),
+            vec![
+                Step::SkipSeq(2),
+                Step::Replay(1),
+                Step::Raw("not json".into())
+            ]
+        );
+        assert_eq!(
+            m.next_timer(&sc),
+            Some(50),
+            "each timer fires once per entry"
+        );
+        let steps = m.fire(&sc, Fired::Timer(50));
+        assert_eq!(steps.len(), 1);
+        assert!(matches!(&steps[0], Step::Send(d) if d["msg"] == "agent 1"));
+        assert_eq!(m.next_timer(&sc), None);
+        let before = m.entries();
+        assert!(m.fire(&sc, Fired::Control("other")).is_empty());
+        assert_eq!(m.fire(&sc, Fired::Control("hangup")), vec![Step::Drop]);
+        assert_eq!((m.state(), m.entries()), ("b", before + 1));
     }
 
     #[test]

@@ -17,10 +17,51 @@ pub struct Scenario {
     /// Template variables, e.g. the agent's name.
     #[serde(default)]
     pub vars: Map<String, Value>,
+    /// How the HTTP side behaves for sessions of this scenario.
+    #[serde(default)]
+    pub api: Api,
     /// State a new session starts in.
     pub initial: String,
     /// States by name.
     pub states: BTreeMap<String, State>,
+    /// A script that exercises the scenario; the mock's tests run it.
+    #[serde(default)]
+    pub selftest: Vec<SelftestStep>,
+}
+
+/// Faults of the HTTP side, decided when the session is requested.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Api {
+    /// How the session API answers.
+    #[serde(default)]
+    pub session: SessionApi,
+    /// How the WebSocket upgrade answers.
+    #[serde(default)]
+    pub websocket: Upgrade,
+}
+
+/// How the session API answers a creation request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionApi {
+    /// 201 with a session.
+    #[default]
+    Answer,
+    /// Never answers (the widget's API timeout fires).
+    Stall,
+    /// Answers with this HTTP status and an error body.
+    Status(u16),
+}
+
+/// How the WebSocket upgrade answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Upgrade {
+    /// The channel opens.
+    #[default]
+    Accept,
+    /// The upgrade is refused with this HTTP status.
+    Refuse(u16),
 }
 
 /// One state of the machine.
@@ -55,6 +96,10 @@ pub enum Trigger {
     Opened,
     /// A client frame of this kind arrived.
     Frame(String),
+    /// This long after the state was entered, if the machine is still in it.
+    AfterMs(u64),
+    /// A control-API call named this (`POST /control/v1/sessions/{id}/triggers/{name}`).
+    Control(String),
 }
 
 /// What a transition does.
@@ -73,11 +118,51 @@ pub enum Action {
         #[serde(default)]
         reason: String,
     },
+    /// Drop the connection without a close frame.
+    Drop,
+    /// Send this text as a frame, as is (a malformed frame).
+    Raw(String),
+    /// Make the next frame's seq jump by this much (a sequence gap).
+    SkipSeq(u64),
+    /// Send again, unchanged, the frame sent this many frames ago (a replay).
+    Replay(usize),
+    /// Set variables (values are templated).
+    Set(Map<String, Value>),
+    /// Add one to a numeric variable.
+    Incr(String),
+}
+
+/// One step of a scenario's self-test, run by the mock's tests over TLS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelftestStep {
+    /// Send a client frame of this kind with this data (seq and messageid are filled in).
+    Send {
+        /// Frame kind.
+        kind: String,
+        /// Frame data.
+        #[serde(default)]
+        data: Value,
+    },
+    /// Expect these server frames next, in order: `media/eventtype` for
+    /// event frames, or a frame kind (`error`, `welcome`).
+    Expect(Vec<String>),
+    /// Fire a control trigger.
+    Control(String),
+    /// Expect the channel to end: a close code, or `drop` for no close frame.
+    Closed(String),
+    /// Expect the session API to answer with this HTTP status.
+    ApiStatus(u16),
+    /// Expect the WebSocket upgrade to be refused with this HTTP status.
+    UpgradeStatus(u16),
+    /// Expect no answer from the session API within this many milliseconds.
+    ApiSilentMs(u64),
 }
 
 impl Scenario {
-    /// Problems the JSON Schema cannot see: unknown states, and events the
-    /// catalogue does not list. Empty when consistent.
+    /// Problems the JSON Schema cannot see: unknown states, frame kinds the
+    /// wire protocol lacks, and events the catalogue does not list or that
+    /// the server may not send. Empty when consistent.
     pub fn consistency_problems(&self, schemas: &SchemaSet) -> Vec<String> {
         let mut problems = Vec::new();
         if !self.states.contains_key(&self.initial) {
@@ -103,17 +188,33 @@ impl Scenario {
                 }
                 for (j, action) in t.actions.iter().enumerate() {
                     if let Action::Send(data) = action {
-                        let media = data.get("media").and_then(Value::as_str).unwrap_or("");
-                        let eventtype = data.get("eventtype").and_then(Value::as_str).unwrap_or("");
-                        if schemas.catalog().event(media, eventtype).is_none() {
-                            problems.push(format!(
-                                "at {at}/do/{j}/send: {media}/{eventtype} is not an event of the catalogue"
-                            ));
-                        }
+                        // A template is judged when it is filled in, not here.
+                        let templated = templated_keys(data);
+                        problems.extend(
+                            schemas
+                                .validate_server_event(&Value::Object(data.clone()))
+                                .into_iter()
+                                .filter(|e| !templated.contains(&e.pointer))
+                                .map(|e| {
+                                    format!(
+                                        "at {at}/do/{j}/send{}: {}",
+                                        e.pointer.trim_start_matches("/data"),
+                                        e.message
+                                    )
+                                }),
+                        );
                     }
                 }
             }
         }
         problems
     }
+}
+
+/// Keys whose value is a template, filled in only when the frame is sent.
+fn templated_keys(data: &Map<String, Value>) -> Vec<String> {
+    data.iter()
+        .filter(|(_, v)| v.as_str().is_some_and(|s| s.contains("{{")))
+        .map(|(k, _)| format!("/data/{k}"))
+        .collect()
 }

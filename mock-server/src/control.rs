@@ -1,0 +1,203 @@
+//! The control API (`schemas/control-api.openapi.yaml`): what test tools
+//! and people use to look at sessions and steer them while they run.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::ApiError;
+use crate::scenario::Step;
+use crate::scenario::model::Action;
+use crate::server::AppState;
+use crate::session::{Command, Session};
+
+/// Routes under `/control/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/control/v1/sessions", get(list))
+        .route("/control/v1/sessions/{id}", get(one))
+        .route("/control/v1/sessions/{id}/transcript", get(transcript))
+        .route("/control/v1/sessions/{id}/events", post(inject))
+        .route("/control/v1/sessions/{id}/faults", post(fault))
+        .route("/control/v1/sessions/{id}/triggers/{name}", post(trigger))
+        .route("/control/v1/scenarios", get(scenarios))
+        .route(
+            "/control/v1/scenario",
+            get(current_scenario).put(choose_scenario),
+        )
+}
+
+fn session(state: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
+    state.sessions.get(id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            format!("no session {id:?}"),
+        )
+    })
+}
+
+fn deliver(session: &Session, command: Command) -> Result<Response, ApiError> {
+    if session.command(command) {
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"session": session.id, "accepted": true})),
+        )
+            .into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "session_not_live",
+            format!("session {} has no open channel", session.id),
+        ))
+    }
+}
+
+async fn list(State(state): State<Arc<AppState>>) -> Response {
+    Json(json!({ "sessions": state.sessions.list() })).into_response()
+}
+
+async fn one(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = session(&state, &id)?;
+    Ok(Json(json!({
+        "id": s.id, "systemcallid": s.systemcallid, "scenario": s.scenario.name,
+        "origin": s.origin, "live": s.is_live(), "init": s.init,
+    }))
+    .into_response())
+}
+
+async fn transcript(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = session(&state, &id)?;
+    Ok(Json(json!({ "session": id, "frames": s.transcript() })).into_response())
+}
+
+/// Query of `POST .../events`.
+#[derive(Debug, Deserialize)]
+struct InjectQuery {
+    /// Send even when the data is not a valid server event (a fault).
+    #[serde(default)]
+    unchecked: bool,
+}
+
+async fn inject(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<InjectQuery>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let s = session(&state, &id)?;
+    let Json(data) =
+        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Value::Object(map) = data else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body must be a JSON object: the event's data",
+        ));
+    };
+    if !query.unchecked {
+        let errors = state
+            .schemas
+            .validate_server_event(&Value::Object(map.clone()));
+        if let Some(e) = errors.first() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_event",
+                format!("{e} (add ?unchecked=true to send it anyway)"),
+            ));
+        }
+    }
+    deliver(&s, Command::Steps(vec![Step::Send(map)]))
+}
+
+async fn fault(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let s = session(&state, &id)?;
+    let Json(body) =
+        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let bad = |why: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_fault",
+            format!(
+                "{why}; a fault is \"drop\", {{\"close\": {{\"code\": N}}}}, {{\"raw\": TEXT}}, {{\"skip_seq\": N}} or {{\"replay\": N}}"
+            ),
+        )
+    };
+    let action: Action = serde_json::from_value(body).map_err(|e| bad(e.to_string()))?;
+    let step = match action {
+        Action::Drop => Step::Drop,
+        Action::Close { code, reason } => Step::Close { code, reason },
+        Action::Raw(text) => Step::Raw(text),
+        Action::SkipSeq(n) => Step::SkipSeq(n),
+        Action::Replay(n) => Step::Replay(n),
+        other => return Err(bad(format!("{other:?} is not a fault"))),
+    };
+    deliver(&s, Command::Steps(vec![step]))
+}
+
+async fn trigger(
+    State(state): State<Arc<AppState>>,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let s = session(&state, &id)?;
+    deliver(&s, Command::Trigger(name))
+}
+
+async fn scenarios(State(state): State<Arc<AppState>>) -> Response {
+    let list: Vec<Value> = state
+        .library
+        .values()
+        .map(|s| json!({"name": s.name, "summary": s.summary}))
+        .collect();
+    Json(json!({ "scenarios": list })).into_response()
+}
+
+async fn current_scenario(State(state): State<Arc<AppState>>) -> Response {
+    let name = state
+        .scenario
+        .read()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    Json(json!({ "name": name })).into_response()
+}
+
+/// Body of `PUT /control/v1/scenario`.
+#[derive(Debug, Deserialize)]
+struct Choice {
+    name: String,
+}
+
+async fn choose_scenario(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<Choice>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(choice) =
+        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let scenario = state.library.get(&choice.name).cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_scenario",
+            format!("no built-in scenario {:?}", choice.name),
+        )
+    })?;
+    if let Ok(mut current) = state.scenario.write() {
+        *current = scenario;
+    }
+    Ok(Json(json!({ "name": choice.name })).into_response())
+}
