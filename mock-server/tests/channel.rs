@@ -2,170 +2,18 @@
 //! that trusts exactly the mock's certificate. Every frame the mock sends is
 //! checked against the wire schemas.
 
-use std::sync::Arc;
+mod common;
+
+use common::{client_frame, harness};
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use jodo_contract::SchemaSet;
-use jodo_mock::gateway::{Gateway, development_keys};
-use jodo_mock::pages::WidgetBuild;
-use jodo_mock::tls::TlsIdentity;
-use jodo_mock::{MockConfig, MockServer, scenario};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-struct Harness {
-    mock: MockServer,
-    schemas: Arc<SchemaSet>,
-    tls: Arc<rustls::ClientConfig>,
-}
-
-async fn harness() -> Harness {
-    let schemas = Arc::new(SchemaSet::embedded().unwrap());
-    let identity = TlsIdentity::self_signed().unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(identity.certificate_der().to_vec().into())
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mock = MockServer::start(
-        MockConfig {
-            schemas: schemas.clone(),
-            scenario: scenario::load("allocated", &schemas).unwrap(),
-            widget: WidgetBuild::reference(),
-            gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
-            tls: identity,
-            transcripts: None,
-        },
-        listener,
-    )
-    .await
-    .unwrap();
-    Harness {
-        mock,
-        schemas,
-        tls: Arc::new(client),
-    }
-}
-
-impl Harness {
-    /// One HTTPS request with `Connection: close`; returns status and body.
-    async fn https(
-        &self,
-        method: &str,
-        path: &str,
-        origin: Option<&str>,
-        body: &[u8],
-    ) -> (u16, String) {
-        let tcp = TcpStream::connect(self.mock.addr()).await.unwrap();
-        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let mut tls = connector.connect(name, tcp).await.unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            self.mock.addr(),
-            body.len()
-        );
-        if let Some(o) = origin {
-            head.push_str(&format!("Origin: {o}\r\n"));
-        }
-        head.push_str("\r\n");
-        tls.write_all(head.as_bytes()).await.unwrap();
-        tls.write_all(body).await.unwrap();
-        let mut raw = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut raw)).await;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-        (status, body)
-    }
-
-    async fn create_session(&self) -> Value {
-        let request =
-            json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey", "init": {"name": "Satej"}});
-        let (status, body) = self
-            .https(
-                "POST",
-                "/jodowidgetapi/v2/sessions",
-                Some("https://host.test"),
-                request.to_string().as_bytes(),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        let created: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(
-            self.schemas
-                .validate("wire/session-response.schema.json", &created),
-            vec![]
-        );
-        created
-    }
-
-    async fn connect(
-        &self,
-        url: &str,
-        origin: &str,
-    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-        let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("Origin", HeaderValue::from_str(origin).unwrap());
-        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            None,
-            false,
-            Some(Connector::Rustls(self.tls.clone())),
-        )
-        .await?;
-        Ok(socket)
-    }
-
-    async fn open(&self) -> (Socket, Value) {
-        let created = self.create_session().await;
-        let socket = self
-            .connect(created["websocket"].as_str().unwrap(), "https://host.test")
-            .await
-            .unwrap();
-        (socket, created)
-    }
-
-    /// The next server frame, checked against its wire schema.
-    async fn next(&self, socket: &mut Socket) -> Value {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the channel is open")
-            .unwrap();
-        let Message::Text(text) = message else {
-            panic!("expected a text frame, got {message:?}");
-        };
-        let frame: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(self.schemas.validate_frame(&frame), vec![], "{frame}");
-        frame
-    }
-}
-
-fn client_frame(kind: &str, seq: u64, id: &str, data: Value) -> Message {
-    Message::text(json!({"kind": kind, "seq": seq, "messageid": id, "data": data}).to_string())
-}
 
 #[tokio::test]
 async fn allocated_scenario_over_tls() {
