@@ -1,5 +1,5 @@
 //! The AsyncAPI description of the wire protocol is checked by the official
-//! AsyncAPI parser (npm `@asyncapi/parser`, run by node), not by hand.
+//! AsyncAPI parser (npm `@asyncapi/parser`, run by node from tools/contract-check), not by hand.
 //! `scripts/install-deps` installs node and the parser.
 
 use std::path::{Path, PathBuf};
@@ -10,10 +10,10 @@ fn root() -> PathBuf {
 }
 
 fn parse(document: &Path) -> (Option<i32>, String) {
-    let script = root().join("tools/asyncapi/validate.mjs");
+    let script = root().join("tools/contract-check/asyncapi.mjs");
     assert!(
         root()
-            .join("tools/asyncapi/node_modules/@asyncapi/parser")
+            .join("tools/contract-check/node_modules/@asyncapi/parser")
             .is_dir(),
         "the AsyncAPI parser is not installed; run scripts/install-deps"
     );

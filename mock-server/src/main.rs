@@ -1,5 +1,6 @@
 //! `jodo-mock`: run the mock Jodo backend, or list and check scenarios.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -168,29 +169,40 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
     )
     .await?;
     let origin = mock.origin();
-    println!(
+    // The banner is best effort: a closed stdout (`| head -1`) must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "jodo-mock {} listening on {origin}",
         env!("CARGO_PKG_VERSION")
     );
-    println!("  host page      {origin}/");
-    println!(
+    let _ = writeln!(out, "  host page      {origin}/");
+    let _ = writeln!(
+        out,
         "  widget         {origin}{}  ({widget_name})",
         jodo_mock::http::WIDGET_PATH
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  session API    {origin}{}",
         jodo_mock::http::SESSIONS_PATH
     );
-    println!("  control API    {origin}/control/v1/sessions");
-    println!("  scenario       {} — {}", scenario.name, scenario.summary);
+    let _ = writeln!(out, "  control API    {origin}/control/v1/sessions");
+    let _ = writeln!(
+        out,
+        "  scenario       {} — {}",
+        scenario.name, scenario.summary
+    );
     if using_dev_keys {
         let k = &keys[0];
-        println!(
+        let _ = writeln!(
+            out,
             "  dev keys       akey={} skey={}  (pass --keys FILE for your own)",
             k.akey, k.skey
         );
     } else {
-        println!(
+        let _ = writeln!(
+            out,
             "  keys           {} pair(s) from {}",
             keys.len(),
             args.keys
@@ -199,15 +211,17 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
                 .unwrap_or_default()
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "  origins        {}",
         mock.state().gateway.origins().join(", ")
     );
-    println!("  certificate    SHA-256 {}", mock.fingerprint());
+    let _ = writeln!(out, "  certificate    SHA-256 {}", mock.fingerprint());
     if let Some(dir) = &args.transcripts {
-        println!("  transcripts    {}/<session>.jsonl", dir.display());
+        let _ = writeln!(out, "  transcripts    {}/<session>.jsonl", dir.display());
     }
-    println!("Ctrl-C or SIGTERM stops.");
+    let _ = writeln!(out, "Ctrl-C or SIGTERM stops.");
+    drop(out);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,

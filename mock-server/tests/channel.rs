@@ -254,7 +254,7 @@ async fn bad_frames_get_error_frames_and_the_channel_survives() {
 #[tokio::test]
 async fn plain_http_on_the_tls_port_is_refused() {
     let h = harness().await;
-    let mut tcp = TcpStream::connect(h.mock.addr()).await.unwrap();
+    let mut tcp = TcpStream::connect(h.addr).await.unwrap();
     tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();

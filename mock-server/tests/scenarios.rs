@@ -131,7 +131,9 @@ async fn run_selftest(h: &Harness, sc: &Scenario) -> Result<(), String> {
                         }
                         "replayed" => continue,
                         "gap" if seq <= last_seq + 1 => {
-                            return Err(at(format!("{item}: seq {seq} after {last_seq} is no gap")));
+                            return Err(at(format!(
+                                "{item}: seq {seq} after {last_seq} is no gap"
+                            )));
                         }
                         "" if !fresh => return Err(at(format!("{item} repeats a messageid"))),
                         "" if seq != last_seq + 1 => {

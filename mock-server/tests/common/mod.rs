@@ -21,18 +21,18 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub struct Harness {
-    pub mock: MockServer,
+    /// The in-process mock, when the harness started one.
+    pub mock: Option<MockServer>,
+    /// Where the mock listens.
+    pub addr: std::net::SocketAddr,
     pub schemas: Arc<SchemaSet>,
     pub tls: Arc<rustls::ClientConfig>,
 }
 
-pub async fn harness() -> Harness {
-    let schemas = Arc::new(SchemaSet::embedded().unwrap());
-    let identity = TlsIdentity::self_signed().unwrap();
+/// A client configuration that trusts exactly this certificate.
+pub fn trusting(cert_der: &[u8]) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(identity.certificate_der().to_vec().into())
-        .unwrap();
+    roots.add(cert_der.to_vec().into()).unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut client = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -40,6 +40,25 @@ pub async fn harness() -> Harness {
         .with_root_certificates(roots)
         .with_no_client_auth();
     client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(client)
+}
+
+impl Harness {
+    /// A harness for a mock running elsewhere (e.g. the jodo-mock binary).
+    pub fn external(addr: std::net::SocketAddr, cert_der: &[u8]) -> Self {
+        Self {
+            mock: None,
+            addr,
+            schemas: Arc::new(SchemaSet::embedded().unwrap()),
+            tls: trusting(cert_der),
+        }
+    }
+}
+
+pub async fn harness() -> Harness {
+    let schemas = Arc::new(SchemaSet::embedded().unwrap());
+    let identity = TlsIdentity::self_signed().unwrap();
+    let tls = trusting(identity.certificate_der());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mock = MockServer::start(
         MockConfig {
@@ -55,9 +74,10 @@ pub async fn harness() -> Harness {
     .await
     .unwrap();
     Harness {
-        mock,
+        addr: mock.addr(),
+        mock: Some(mock),
         schemas,
-        tls: Arc::new(client),
+        tls,
     }
 }
 
@@ -70,13 +90,13 @@ impl Harness {
         origin: Option<&str>,
         body: &[u8],
     ) -> (u16, String) {
-        let tcp = TcpStream::connect(self.mock.addr()).await.unwrap();
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
         let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
         let mut tls = connector.connect(name, tcp).await.unwrap();
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            self.mock.addr(),
+            self.addr,
             body.len()
         );
         if let Some(o) = origin {

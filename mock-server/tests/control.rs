@@ -1,0 +1,304 @@
+//! The control API over real TLS: its OpenAPI description is valid, and
+//! each operation steers a live session or refuses clearly.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{client_frame, harness};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+#[test]
+fn openapi_description_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    assert!(
+        root.join("tools/contract-check/node_modules/@apidevtools/swagger-parser")
+            .is_dir(),
+        "the OpenAPI parser is not installed; run scripts/install-deps"
+    );
+    let out = Command::new("node")
+        .arg(root.join("tools/contract-check/openapi.mjs"))
+        .arg(root.join("schemas/control-api.openapi.yaml"))
+        .output()
+        .expect("node runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("valid OpenAPI 3.1.0"), "{text}");
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[tokio::test]
+async fn inject_events_faults_and_triggers_into_a_live_session() {
+    let h = harness().await;
+    let (mut ws, created) = h.open().await;
+    let id = created["sessionid"].as_str().unwrap();
+    h.next(&mut ws).await; // welcome
+    h.next(&mut ws).await; // allocated
+    let post = |path: String, body: Value| {
+        let h = &h;
+        async move {
+            h.https("POST", &path, None, body.to_string().as_bytes())
+                .await
+        }
+    };
+    // A valid server event goes through.
+    let (status, _) = post(
+        format!("/control/v1/sessions/{id}/events"),
+        json!({"media": "chat", "eventtype": "systemmessage", "msg": "hello"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(h.next(&mut ws).await["data"]["eventtype"], "systemmessage");
+    // An invalid one is refused unless unchecked.
+    let bad = json!({"media": "livekit", "eventtype": "audioRequest", "type": 999});
+    let (status, body) = post(format!("/control/v1/sessions/{id}/events"), bad.clone()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        parse(&body)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/data/type"),
+        "{body}"
+    );
+    let (status, _) = post(
+        format!("/control/v1/sessions/{id}/events?unchecked=true"),
+        bad,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let frame: Value = match ws.next().await.unwrap().unwrap() {
+        Message::Text(t) => parse(&t),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(frame["data"]["type"], 999);
+    // Faults: a gap, then a malformed frame.
+    assert_eq!(
+        post(
+            format!("/control/v1/sessions/{id}/faults"),
+            json!({"skip_seq": 3})
+        )
+        .await
+        .0,
+        202
+    );
+    assert_eq!(
+        post(
+            format!("/control/v1/sessions/{id}/events"),
+            json!({"media": "chat", "eventtype": "typing"})
+        )
+        .await
+        .0,
+        202
+    );
+    let after_gap = h.next(&mut ws).await;
+    assert_eq!(
+        after_gap["seq"].as_u64().unwrap(),
+        frame["seq"].as_u64().unwrap() + 4
+    );
+    assert_eq!(
+        post(
+            format!("/control/v1/sessions/{id}/faults"),
+            json!({"raw": "{oops"})
+        )
+        .await
+        .0,
+        202
+    );
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("{oops"));
+    // Not a fault.
+    let (status, body) = post(
+        format!("/control/v1/sessions/{id}/faults"),
+        json!({"incr": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(parse(&body)["error"]["code"], "bad_fault");
+    // A trigger the scenario does not know is accepted and ignored; the session lives on.
+    assert_eq!(
+        post(
+            format!("/control/v1/sessions/{id}/triggers/nothing"),
+            json!({})
+        )
+        .await
+        .0,
+        202
+    );
+    // Listing and detail.
+    let (status, body) = h.https("GET", "/control/v1/sessions", None, b"").await;
+    assert_eq!(status, 200);
+    assert!(
+        parse(&body)["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == id && s["live"] == true)
+    );
+    // Dropping: the client sees the connection end without a close frame.
+    assert_eq!(
+        post(format!("/control/v1/sessions/{id}/faults"), json!("drop"))
+            .await
+            .0,
+        202
+    );
+    let end = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(!matches!(end, Some(Ok(Message::Close(_)))), "{end:?}");
+    // A session without a channel is a conflict, an unknown one is not found.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, body) = post(
+        format!("/control/v1/sessions/{id}/events"),
+        json!({"media": "chat", "eventtype": "typing"}),
+    )
+    .await;
+    assert_eq!(
+        (status, parse(&body)["error"]["code"].as_str().unwrap()),
+        (409, "session_not_live")
+    );
+    for path in [
+        "/control/v1/sessions/nope",
+        "/control/v1/sessions/nope/transcript",
+    ] {
+        let (status, body) = h.https("GET", path, None, b"").await;
+        assert_eq!(
+            (status, parse(&body)["error"]["code"].as_str().unwrap()),
+            (404, "unknown_session")
+        );
+    }
+    let (status, _) = post("/control/v1/sessions/nope/triggers/x".into(), json!({})).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn scenario_choice_and_hints() {
+    let h = harness().await;
+    let (status, body) = h.https("GET", "/control/v1/scenarios", None, b"").await;
+    assert_eq!(status, 200);
+    assert!(parse(&body)["scenarios"].as_array().unwrap().len() >= 30);
+    let (status, body) = h
+        .https(
+            "PUT",
+            "/control/v1/scenario",
+            None,
+            br#"{"name": "notallocated"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (mut ws, _) = h.open().await;
+    h.next(&mut ws).await;
+    assert_eq!(h.next(&mut ws).await["data"]["eventtype"], "notallocated");
+    let (status, body) = h
+        .https("PUT", "/control/v1/scenario", None, br#"{"name": "nope"}"#)
+        .await;
+    assert_eq!(
+        (status, parse(&body)["error"]["code"].as_str().unwrap()),
+        (404, "unknown_scenario")
+    );
+    let (status, _) = h
+        .https("PUT", "/control/v1/scenario", None, b"{not json")
+        .await;
+    assert_eq!(status, 400);
+    let hint = json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey", "init": {"name": "scenario:no-such"}});
+    let (status, body) = h
+        .https(
+            "POST",
+            "/jodowidgetapi/v2/sessions",
+            Some("https://host.test"),
+            hint.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, parse(&body)["error"]["code"].as_str().unwrap()),
+        (400, "unknown_scenario")
+    );
+}
+
+#[tokio::test]
+async fn floods_and_oversized_frames_are_refused_and_others_are_unaffected() {
+    let h = harness().await;
+    // The development key allows 50 chat messages a second: a flood of 200
+    // gets rate_limited errors for the excess, never a crash. (A scenario
+    // that answers without delays, so the flood is really that fast.)
+    let (status, _) = h
+        .https(
+            "PUT",
+            "/control/v1/scenario",
+            None,
+            br#"{"name": "reconnect"}"#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (mut ws, _) = h.open().await;
+    h.next(&mut ws).await;
+    h.next(&mut ws).await;
+    for seq in 1..=200u64 {
+        ws.send(client_frame(
+            "chat.send",
+            seq,
+            &format!("f{seq}"),
+            json!({"text": "spam"}),
+        ))
+        .await
+        .unwrap();
+    }
+    let mut limited = 0;
+    let mut acked = 0;
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(500), ws.next()).await
+    {
+        let f = parse(&t);
+        if f["data"]["code"] == "rate_limited" {
+            limited += 1;
+        } else if f["data"]["eventtype"] == "messagedeliveredack" {
+            acked += 1;
+        }
+    }
+    assert!(limited >= 100, "{limited} refused, {acked} acknowledged");
+    assert!(acked >= 40, "{limited} refused, {acked} acknowledged");
+    // A frame over 64 KiB ends that channel...
+    let (mut big, _) = h.open().await;
+    h.next(&mut big).await;
+    h.next(&mut big).await;
+    let huge = "x".repeat(70 * 1024);
+    let _ = big
+        .send(client_frame("chat.send", 1, "b1", json!({"text": huge})))
+        .await;
+    let end = tokio::time::timeout(Duration::from_secs(5), big.next())
+        .await
+        .unwrap();
+    assert!(!matches!(end, Some(Ok(Message::Text(_)))), "{end:?}");
+    // ...and a fresh session still works.
+    let (mut fresh, _) = h.open().await;
+    assert_eq!(h.next(&mut fresh).await["kind"], "welcome");
+    // Session creation is limited per key too (300 a minute by default).
+    let body = json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey"}).to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..320 {
+        statuses.push(
+            h.https(
+                "POST",
+                "/jodowidgetapi/v2/sessions",
+                Some("https://host.test"),
+                body.as_bytes(),
+            )
+            .await
+            .0,
+        );
+    }
+    assert!(
+        statuses.contains(&429),
+        "no 429 among {} creations",
+        statuses.len()
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s != 201 && **s != 429).count(),
+        0
+    );
+}
