@@ -55,7 +55,7 @@ impl Frame {
     /// [`DecodeError`] when the text is not JSON or lacks the envelope fields.
     pub fn decode(text: &str) -> Result<(Self, Value), DecodeError> {
         let raw: Value = serde_json::from_str(text).map_err(DecodeError::NotJson)?;
-        let frame = serde_json::from_value(raw.clone()).map_err(DecodeError::NotFrame)?;
+        let frame = Frame::deserialize(&raw).map_err(DecodeError::NotFrame)?;
         Ok((frame, raw))
     }
 

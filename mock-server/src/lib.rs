@@ -8,7 +8,9 @@
 //! - [`http`], [`ws`] and [`control`]: the routes; the only modules that know HTTP.
 //! - [`tls`]: the certificate the mock presents.
 //! - [`server`]: configuration, start and shutdown.
+//! - [`bench`]: load on loopback against a baseline measured in the same run.
 
+pub mod bench;
 pub mod control;
 pub mod gateway;
 pub mod http;

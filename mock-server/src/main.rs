@@ -32,6 +32,28 @@ enum Command {
     /// Built-in scenarios and scenario files.
     #[command(subcommand)]
     Scenarios(ScenariosCommand),
+    /// Measure throughput, latency and memory on loopback against a bare
+    /// tokio-tungstenite TLS server in the same run, and print the figures.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// Concurrent sessions in the throughput phase.
+    #[arg(long, default_value_t = 100)]
+    sessions: usize,
+    /// Chat messages per session in the throughput phase.
+    #[arg(long, default_value_t = 100)]
+    messages: usize,
+    /// Frames per second (both directions) offered in the latency phase.
+    #[arg(long, default_value_t = 5000)]
+    rate: u32,
+    /// Length of the latency phase, seconds.
+    #[arg(long, default_value_t = 5)]
+    latency_seconds: u64,
+    /// Sessions held open in the memory phase.
+    #[arg(long, default_value_t = 10_000)]
+    idle: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,8 +102,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "jodo_mock=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // A benchmark prints figures, not one log line per session.
+                let level = if matches!(cli.command, Command::Bench(_)) {
+                    "warn"
+                } else {
+                    "jodo_mock=info"
+                };
+                level.into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -127,6 +156,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Serve(args) => serve(args, schemas).await,
+        Command::Bench(args) => {
+            let options = jodo_mock::bench::BenchOptions {
+                sessions: args.sessions,
+                messages: args.messages,
+                rate: args.rate,
+                latency_seconds: args.latency_seconds,
+                idle: args.idle,
+            };
+            jodo_mock::bench::run(&options, &mut std::io::stdout()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -53,19 +53,20 @@ pub struct TranscriptEntry {
     pub ts: String,
     /// `in` (widget → server) or `out` (server → widget).
     pub dir: &'static str,
-    /// The frame as sent or received (raw text when it was not JSON).
-    pub frame: Value,
+    /// The frame as sent or received (raw text when it was not JSON);
+    /// shared with the channel rather than copied.
+    pub frame: Arc<Value>,
 }
 
 impl Session {
     /// Records a frame: in memory (the latest ones) and, with
     /// `--transcripts`, as one JSON line written and flushed at once so a
     /// killed server loses nothing.
-    pub fn record(&self, dir: &'static str, frame: Value) {
+    pub fn record(&self, dir: &'static str, frame: impl Into<Arc<Value>>) {
         let entry = TranscriptEntry {
             ts: jodo_contract::clock::rfc3339_now(),
             dir,
-            frame,
+            frame: frame.into(),
         };
         if let Ok(mut file) = self.file.lock() {
             if let Some(f) = file.as_mut() {

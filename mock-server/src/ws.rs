@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,9 @@ use crate::scenario::model::Upgrade;
 use crate::scenario::{Fired, Machine, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
 use crate::session::{Command, Session, random_hex};
+
+/// Initial read buffer of a channel; it grows for larger frames.
+const READ_BUFFER_BYTES: usize = 4096;
 
 /// How many sent frames a channel keeps for `replay`.
 const REPLAY_MEMORY: usize = 32;
@@ -62,6 +65,9 @@ pub async fn upgrade(
     let limits = state.gateway.clone();
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // Frames are small; tungstenite's default 128 KiB read buffer per
+        // connection would dominate the memory of many idle sessions.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let (tx, rx) = mpsc::unbounded_channel();
             session.attach(tx);
@@ -84,7 +90,7 @@ struct Channel {
     out_seq: u64,
     in_seq: u64,
     seen_in: HashSet<String>,
-    sent: VecDeque<String>,
+    sent: VecDeque<Utf8Bytes>,
     entered_at: Instant,
     entries: u64,
     closed: bool,
@@ -177,6 +183,7 @@ impl Channel {
                 return self.refuse("bad_frame", &e.to_string(), None).await;
             }
         };
+        let raw = Arc::new(raw);
         self.session.record("in", raw.clone());
         if self.schemas.frame_direction(&frame.kind) == Some(Direction::Server) {
             let reason = format!(
@@ -214,7 +221,7 @@ impl Channel {
                 .refuse("rate_limited", &limit, Some(&frame.messageid))
                 .await;
         }
-        self.fire(Fired::Frame(&frame)).await?;
+        self.fire(Fired::Frame(&raw)).await?;
         if frame.kind == kind::SESSION_END && !self.closed {
             self.close(1000, "session ended by visitor").await?;
         }
@@ -248,8 +255,8 @@ impl Channel {
                         .and_then(|i| self.sent.get(i))
                         .cloned()
                     {
-                        self.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(&text).unwrap_or(Value::Null) }));
-                        self.socket.send(Message::Text(text.into())).await?;
+                        self.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null) }));
+                        self.socket.send(Message::Text(text)).await?;
                     }
                 }
             }
@@ -259,21 +266,21 @@ impl Channel {
 
     async fn send(&mut self, kind: &str, data: Value) -> Result<(), axum::Error> {
         self.out_seq += 1;
-        let frame = Frame {
-            kind: kind.to_owned(),
-            seq: self.out_seq,
-            messageid: format!("s{}", random_hex(8)),
-            ts: Some(clock::rfc3339_now()),
-            data,
-        };
-        let text = frame.encode();
-        self.session
-            .record("out", serde_json::to_value(&frame).unwrap_or(Value::Null));
+        // Built once as JSON: the text goes out, the value into the transcript.
+        let frame = json!({
+            "kind": kind,
+            "seq": self.out_seq,
+            "messageid": format!("s{}", random_hex(8)),
+            "ts": clock::rfc3339_now(),
+            "data": data,
+        });
+        let text = Utf8Bytes::from(frame.to_string());
+        self.session.record("out", frame);
         if self.sent.len() == REPLAY_MEMORY {
             self.sent.pop_front();
         }
         self.sent.push_back(text.clone());
-        self.socket.send(Message::Text(text.into())).await
+        self.socket.send(Message::Text(text)).await
     }
 
     async fn refuse(

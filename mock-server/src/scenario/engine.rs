@@ -7,15 +7,14 @@
 use serde_json::{Map, Value};
 
 use super::model::{Action, Scenario, Trigger};
-use jodo_contract::Frame;
 
 /// A trigger that happened.
 #[derive(Debug, Clone, Copy)]
 pub enum Fired<'a> {
     /// The channel opened.
     Opened,
-    /// A client frame arrived (already checked against its schema).
-    Frame(&'a Frame),
+    /// A client frame arrived (already checked against its schema), as JSON.
+    Frame(&'a Value),
     /// A state timer of this many milliseconds ran out.
     Timer(u64),
     /// A control-API trigger of this name.
@@ -103,14 +102,15 @@ impl Machine {
         let Some(state) = scenario.states.get(&self.state) else {
             return Vec::new();
         };
+        let null = Value::Null;
         let frame_value = match fired {
-            Fired::Frame(frame) => serde_json::to_value(frame).unwrap_or(Value::Null),
-            _ => Value::Null,
+            Fired::Frame(frame) => frame,
+            _ => &null,
         };
         let Some(transition) = state.on.iter().find(|t| {
             let kind_matches = match (&t.when, fired) {
                 (Trigger::Opened, Fired::Opened) => true,
-                (Trigger::Frame(kind), Fired::Frame(frame)) => *kind == frame.kind,
+                (Trigger::Frame(kind), Fired::Frame(frame)) => frame["kind"] == kind.as_str(),
                 (Trigger::AfterMs(ms), Fired::Timer(fired_ms)) => *ms == fired_ms,
                 (Trigger::Control(name), Fired::Control(fired_name)) => name == fired_name,
                 _ => false,
@@ -124,7 +124,13 @@ impl Machine {
         };
         let mut steps = Vec::new();
         for action in &transition.actions {
-            let ctx = self.context(scenario, &frame_value);
+            // Templates look into the variables and the frame in place;
+            // nothing is copied to render them.
+            let ctx = Context {
+                session: &self.vars,
+                scenario: &scenario.vars,
+                frame: frame_value,
+            };
             match action {
                 Action::Send(data) => steps.push(Step::Send(render_map(data, &ctx))),
                 Action::DelayMs(ms) => steps.push(Step::DelayMs(*ms)),
@@ -158,22 +164,42 @@ impl Machine {
         }
         steps
     }
+}
 
-    fn context(&self, scenario: &Scenario, frame: &Value) -> Value {
-        let mut ctx = scenario.vars.clone();
-        ctx.extend(self.vars.clone());
-        ctx.insert("frame".into(), frame.clone());
-        Value::Object(ctx)
+/// Where `{{name}}` templates are looked up: `frame.…` in the triggering
+/// frame, anything else in the session's variables, then the scenario's.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Variables set during the session (and `systemcallid`).
+    pub session: &'a Map<String, Value>,
+    /// The scenario's own variables.
+    pub scenario: &'a Map<String, Value>,
+    /// The frame that fired the transition, or null.
+    pub frame: &'a Value,
+}
+
+impl Context<'_> {
+    fn lookup(&self, path: &str) -> Option<&Value> {
+        let mut parts = path.split('.');
+        let first = parts.next()?;
+        let root = if first == "frame" {
+            self.frame
+        } else {
+            self.session
+                .get(first)
+                .or_else(|| self.scenario.get(first))?
+        };
+        parts.try_fold(root, |v, key| v.get(key))
     }
 }
 
-fn render_map(data: &Map<String, Value>, ctx: &Value) -> Map<String, Value> {
+fn render_map(data: &Map<String, Value>, ctx: &Context<'_>) -> Map<String, Value> {
     data.iter()
         .map(|(k, v)| (k.clone(), render_value(v, ctx)))
         .collect()
 }
 
-fn render_value(v: &Value, ctx: &Value) -> Value {
+fn render_value(v: &Value, ctx: &Context<'_>) -> Value {
     match v {
         Value::String(s) => Value::String(render_str(s, ctx)),
         Value::Array(items) => Value::Array(items.iter().map(|i| render_value(i, ctx)).collect()),
@@ -184,7 +210,10 @@ fn render_value(v: &Value, ctx: &Value) -> Value {
 
 /// Replaces each `{{dotted.path}}` with the value found in `ctx`; strings are
 /// inserted as they are, other values as JSON, missing paths as nothing.
-pub fn render_str(template: &str, ctx: &Value) -> String {
+pub fn render_str(template: &str, ctx: &Context<'_>) -> String {
+    if !template.contains("{{") {
+        return template.to_owned();
+    }
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
@@ -193,7 +222,7 @@ pub fn render_str(template: &str, ctx: &Value) -> String {
         };
         out.push_str(&rest[..open]);
         let path = rest[open + 2..open + close].trim();
-        let found = path.split('.').try_fold(ctx, |v, key| v.get(key));
+        let found = ctx.lookup(path);
         match found {
             Some(Value::String(s)) => out.push_str(s),
             Some(Value::Null) | None => {}
@@ -212,14 +241,8 @@ mod tests {
     use jodo_contract::SchemaSet;
     use serde_json::json;
 
-    fn chat(text: &str, id: &str) -> Frame {
-        Frame {
-            kind: "chat.send".into(),
-            seq: 1,
-            messageid: id.into(),
-            ts: None,
-            data: json!({ "text": text }),
-        }
+    fn chat(text: &str, id: &str) -> Value {
+        json!({"kind": "chat.send", "seq": 1, "messageid": id, "data": { "text": text }})
     }
 
     #[test]
@@ -309,7 +332,14 @@ states:
 
     #[test]
     fn templates_render_paths_and_leave_missing_empty() {
-        let ctx = json!({"agent": "Emma", "n": 3, "frame": {"data": {"text": "x"}}});
+        let scenario = json!({"agent": "Emma", "n": 1});
+        let session = json!({"n": 3});
+        let frame = json!({"data": {"text": "x"}});
+        let ctx = Context {
+            session: session.as_object().unwrap(),
+            scenario: scenario.as_object().unwrap(),
+            frame: &frame,
+        };
         assert_eq!(
             render_str("{{agent}}/{{ n }}/{{frame.data.text}}/{{nope}}", &ctx),
             "Emma/3/x/"

@@ -1,0 +1,505 @@
+//! `jodo-mock bench`: load on loopback, with a baseline measured in the
+//! same run, because this machine is noisy.
+//!
+//! The baseline is a bare tokio-tungstenite server behind the same rustls
+//! configuration that answers every text frame with four copies of it:
+//! the number of frames the mock's chat scenario sends per visitor message.
+//! The ratio therefore isolates the mock's own work (schema checks,
+//! sequence and replay tracking, the scenario engine, templating,
+//! transcripts). The mock runs the `allocated` scenario with its delays
+//! removed, so both sides are measured at full speed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use jodo_contract::SchemaSet;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use crate::gateway::{Gateway, KeyPair, Limits};
+use crate::pages::WidgetBuild;
+use crate::scenario::model::{Action, Scenario};
+use crate::tls::TlsIdentity;
+use crate::{MockConfig, MockServer};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Server frames per visitor chat message in the benchmarked scenario.
+const REPLIES: usize = 4;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Concurrent sessions in the throughput phase.
+    pub sessions: usize,
+    /// Chat messages each session sends in the throughput phase.
+    pub messages: usize,
+    /// Total frames per second (both directions) offered in the latency phase.
+    pub rate: u32,
+    /// Seconds the latency phase lasts.
+    pub latency_seconds: u64,
+    /// Sessions held open in the memory phase.
+    pub idle: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            sessions: 100,
+            messages: 100,
+            rate: 5000,
+            latency_seconds: 5,
+            idle: 10_000,
+        }
+    }
+}
+
+/// Why the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Setting up a server or a client failed.
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn setup<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> BenchError + '_ {
+    move |e| BenchError::Setup(format!("{what}: {e}"))
+}
+
+/// The same small read buffer the mock uses, for the clients and the baseline.
+fn small_buffers() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096)
+}
+
+/// Round-trip latencies, for percentiles.
+#[derive(Debug, Default)]
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn percentile(&mut self, p: f64) -> Duration {
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        self.0.sort_unstable();
+        let i = ((self.0.len() as f64 - 1.0) * p).round() as usize;
+        self.0[i]
+    }
+}
+
+/// Where clients connect, and how.
+struct Target {
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    /// Mock: create a session first. Baseline: connect straight away.
+    mock: bool,
+}
+
+impl Target {
+    async fn open(&self) -> Result<Socket, BenchError> {
+        let origin = format!("https://{}", self.addr);
+        let url = if self.mock {
+            let created = self.create_session(&origin).await?;
+            created["websocket"].as_str().unwrap_or_default().to_owned()
+        } else {
+            format!("wss://{}/", self.addr)
+        };
+        let mut request = url.into_client_request().map_err(setup("request"))?;
+        request.headers_mut().insert(
+            "Origin",
+            HeaderValue::from_str(&origin).map_err(setup("origin"))?,
+        );
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(small_buffers()),
+            true,
+            Some(Connector::Rustls(self.tls.clone())),
+        )
+        .await
+        .map_err(setup("websocket"))?;
+        Ok(socket)
+    }
+
+    async fn create_session(&self, origin: &str) -> Result<Value, BenchError> {
+        let tcp = TcpStream::connect(self.addr)
+            .await
+            .map_err(setup("connect"))?;
+        tcp.set_nodelay(true).ok();
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").map_err(setup("name"))?;
+        let mut tls = connector.connect(name, tcp).await.map_err(setup("tls"))?;
+        let body = json!({"akey": "bench-akey", "skey": "bench-skey"}).to_string();
+        let request = format!(
+            "POST /jodowidgetapi/v2/sessions HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        tls.write_all(request.as_bytes())
+            .await
+            .map_err(setup("write"))?;
+        let mut raw = Vec::new();
+        let _ = tls.read_to_end(&mut raw).await;
+        let text = String::from_utf8_lossy(&raw);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        serde_json::from_str(body)
+            .map_err(|e| BenchError::Setup(format!("session API answered {text:.120}: {e}")))
+    }
+}
+
+/// Reads until the welcome and the allocation have arrived (mock only).
+async fn settle(socket: &mut Socket, mock: bool) -> Result<(), BenchError> {
+    if mock {
+        for _ in 0..2 {
+            socket
+                .next()
+                .await
+                .ok_or_else(|| BenchError::Setup("channel closed at start".into()))?
+                .map_err(setup("read"))?;
+        }
+    }
+    Ok(())
+}
+
+/// One visitor message and its four answers; returns the round trip.
+async fn round_trip(socket: &mut Socket, seq: u64) -> Result<Duration, BenchError> {
+    let frame = json!({"kind": "chat.send", "seq": seq, "messageid": format!("b{seq}"), "data": {"text": "benchmark message"}});
+    let started = Instant::now();
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .map_err(setup("send"))?;
+    for _ in 0..REPLIES {
+        match socket.next().await {
+            Some(Ok(Message::Text(_))) => {}
+            other => {
+                return Err(BenchError::Setup(format!(
+                    "expected a reply, got {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// Throughput: `sessions` clients each send `messages` messages as fast as
+/// the answers come. Returns frames per second (both directions).
+async fn throughput(target: &Target, sessions: usize, messages: usize) -> Result<f64, BenchError> {
+    let mut sockets = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        let mut s = target.open().await?;
+        settle(&mut s, target.mock).await?;
+        sockets.push(s);
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                for seq in 1..=messages as u64 {
+                    round_trip(&mut s, seq).await?;
+                }
+                Ok::<_, BenchError>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.map_err(setup("task"))??;
+    }
+    let frames = (sessions * messages * (1 + REPLIES)) as f64;
+    Ok(frames / started.elapsed().as_secs_f64())
+}
+
+/// Latency at a fixed offered load: `rate` frames per second in total,
+/// spread over 50 sessions, each pacing its messages.
+async fn latency(
+    target: &Target,
+    rate: u32,
+    seconds: u64,
+) -> Result<(Duration, Duration, usize), BenchError> {
+    let sessions = 50usize;
+    let per_session = f64::from(rate) / (1 + REPLIES) as f64 / sessions as f64;
+    let interval = Duration::from_secs_f64(1.0 / per_session);
+    let count = (per_session * seconds as f64).ceil() as u64;
+    let mut tasks = Vec::new();
+    for i in 0..sessions {
+        let mut s = target.open().await?;
+        settle(&mut s, target.mock).await?;
+        tasks.push(tokio::spawn(async move {
+            // Spread the sessions' ticks over one interval.
+            tokio::time::sleep(interval.mul_f64(i as f64 / sessions as f64)).await;
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut times = Vec::new();
+            for seq in 1..=count {
+                ticker.tick().await;
+                times.push(round_trip(&mut s, seq).await?);
+            }
+            Ok::<_, BenchError>(times)
+        }));
+    }
+    let mut all = Latencies::default();
+    for t in tasks {
+        all.0.extend(t.await.map_err(setup("task"))??);
+    }
+    let n = all.0.len();
+    Ok((all.percentile(0.50), all.percentile(0.99), n))
+}
+
+/// Resident memory now and at peak, in KiB, from /proc.
+fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Raises the open-file limit as far as allowed; returns the new soft limit.
+fn raise_fd_limit(wanted: u64) -> u64 {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < wanted {
+            let raised = libc::rlimit {
+                rlim_cur: wanted,
+                rlim_max: lim.rlim_max.max(wanted),
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return wanted;
+            }
+            let soft_only = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &soft_only) == 0 {
+                return lim.rlim_max;
+            }
+        }
+        lim.rlim_cur
+    }
+}
+
+/// The baseline: TLS + WebSocket, each text frame answered with four copies.
+async fn start_baseline(identity: &TlsIdentity) -> Result<SocketAddr, BenchError> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config().map_err(setup("tls"))?);
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(setup("bind"))?;
+    let addr = listener.local_addr().map_err(setup("addr"))?;
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                tcp.set_nodelay(true).ok();
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) =
+                    tokio_tungstenite::accept_async_with_config(tls, Some(small_buffers())).await
+                else {
+                    return;
+                };
+                while let Some(Ok(message)) = ws.next().await {
+                    if let Message::Text(text) = message {
+                        for _ in 0..REPLIES {
+                            if ws.send(Message::Text(text.clone())).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Ok(addr)
+}
+
+/// The allocated scenario without its delays.
+fn undelayed(mut scenario: Scenario) -> Scenario {
+    for state in scenario.states.values_mut() {
+        for t in &mut state.on {
+            t.actions.retain(|a| !matches!(a, Action::DelayMs(_)));
+        }
+    }
+    scenario
+}
+
+/// Runs every phase and prints the figures as it goes.
+///
+/// # Errors
+/// [`BenchError`] when a server or a client cannot be set up.
+pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result<(), BenchError> {
+    let fd_limit = raise_fd_limit(2 * options.idle as u64 + 4096);
+    let schemas = Arc::new(SchemaSet::embedded().map_err(setup("contract"))?);
+    let scenario = crate::scenario::load("allocated", &schemas).map_err(setup("scenario"))?;
+    let identity = TlsIdentity::self_signed().map_err(setup("tls"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(identity.certificate_der().to_vec().into())
+        .map_err(setup("roots"))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(setup("client tls"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let client = Arc::new(client);
+    let baseline = Target {
+        addr: start_baseline(&identity).await?,
+        tls: client.clone(),
+        mock: false,
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup("bind"))?;
+    let mock = MockServer::start(
+        MockConfig {
+            schemas,
+            scenario: Arc::new(undelayed((*scenario).clone())),
+            widget: WidgetBuild::reference(),
+            gateway: Gateway::new(
+                vec![KeyPair {
+                    akey: "bench-akey".into(),
+                    skey: "bench-skey".into(),
+                    limits: Limits::unlimited(),
+                }],
+                Vec::new(),
+            ),
+            tls: identity,
+            transcripts: None,
+        },
+        listener,
+    )
+    .await
+    .map_err(setup("mock"))?;
+    let target = Target {
+        addr: mock.addr(),
+        tls: client,
+        mock: true,
+    };
+    let w = |out: &mut dyn std::io::Write, line: String| {
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    w(
+        out,
+        format!(
+            "jodo-mock bench: {} sessions x {} messages, latency at {} frames/s for {} s, {} idle sessions (open-file limit {fd_limit})",
+            options.sessions, options.messages, options.rate, options.latency_seconds, options.idle
+        ),
+    );
+    // Throughput, alternating baseline and mock twice; the best of each.
+    let (mut best_base, mut best_mock) = (0f64, 0f64);
+    for round in 1..=2 {
+        let b = throughput(&baseline, options.sessions, options.messages).await?;
+        let m = throughput(&target, options.sessions, options.messages).await?;
+        w(
+            out,
+            format!(
+                "  throughput round {round}: baseline {b:>9.0} frames/s, mock {m:>9.0} frames/s"
+            ),
+        );
+        best_base = best_base.max(b);
+        best_mock = best_mock.max(m);
+    }
+    let ratio = best_mock / best_base;
+    w(
+        out,
+        format!(
+            "throughput: baseline {best_base:.0} frames/s, mock {best_mock:.0} frames/s, ratio {ratio:.2} (target >= 0.80: {})",
+            verdict(ratio >= 0.8)
+        ),
+    );
+    let (bp50, bp99, _) = latency(&baseline, options.rate, options.latency_seconds).await?;
+    let (p50, p99, n) = latency(&target, options.rate, options.latency_seconds).await?;
+    w(
+        out,
+        format!(
+            "latency at {} frames/s ({n} round trips): mock p50 {:.2} ms, p99 {:.2} ms (target p99 < 5 ms: {}); baseline p50 {:.2} ms, p99 {:.2} ms",
+            options.rate,
+            ms(p50),
+            ms(p99),
+            verdict(p99 < Duration::from_millis(5)),
+            ms(bp50),
+            ms(bp99)
+        ),
+    );
+    // Memory: hold many sessions open on the mock.
+    let (before, _) = rss_kib();
+    let started = Instant::now();
+    let mut held = Vec::with_capacity(options.idle);
+    let mut failed = None;
+    for i in 0..options.idle {
+        match target.open().await {
+            Ok(mut s) => {
+                if let Err(e) = settle(&mut s, true).await {
+                    failed = Some(format!("session {i}: {e}"));
+                    break;
+                }
+                held.push(s);
+            }
+            Err(e) => {
+                failed = Some(format!("session {i}: {e}"));
+                break;
+            }
+        }
+        if (i + 1) % 2000 == 0 {
+            w(
+                out,
+                format!(
+                    "  {} sessions open ({:.0} s)",
+                    i + 1,
+                    started.elapsed().as_secs_f64()
+                ),
+            );
+        }
+    }
+    let (after, peak) = rss_kib();
+    let live = mock
+        .state()
+        .sessions
+        .list()
+        .iter()
+        .filter(|s| s.live)
+        .count();
+    w(
+        out,
+        format!(
+            "memory: {} sessions open ({live} live on the mock), process RSS {:.0} MiB (peak {:.0} MiB, {:.1} KiB per session incl. the client side; target < 1024 MiB: {})",
+            held.len(),
+            after as f64 / 1024.0,
+            peak as f64 / 1024.0,
+            after.saturating_sub(before) as f64 / held.len().max(1) as f64,
+            verdict(peak < 1024 * 1024 && held.len() == options.idle)
+        ),
+    );
+    if let Some(f) = failed {
+        w(out, format!("  stopped opening sessions early: {f}"));
+    }
+    drop(held);
+    mock.shutdown().await;
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
