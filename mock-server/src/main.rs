@@ -35,6 +35,19 @@ enum Command {
     /// Measure throughput, latency and memory on loopback against a bare
     /// tokio-tungstenite TLS server in the same run, and print the figures.
     Bench(BenchArgs),
+    /// The client side of the benchmark's memory phase (run by `bench`).
+    #[command(hide = true)]
+    BenchClients {
+        /// Mock address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// DER certificate to trust.
+        #[arg(long)]
+        cert: PathBuf,
+        /// Sessions to hold open.
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -104,7 +117,10 @@ fn main() -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 // A benchmark prints figures, not one log line per session.
-                let level = if matches!(cli.command, Command::Bench(_)) {
+                let level = if matches!(
+                    cli.command,
+                    Command::Bench(_) | Command::BenchClients { .. }
+                ) {
                     "warn"
                 } else {
                     "jodo_mock=info"
@@ -156,6 +172,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Serve(args) => serve(args, schemas).await,
+        Command::BenchClients { addr, cert, count } => {
+            jodo_mock::bench::hold_sessions(addr, &cert, count).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(args) => {
             let options = jodo_mock::bench::BenchOptions {
                 sessions: args.sessions,
