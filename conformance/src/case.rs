@@ -179,24 +179,14 @@ pub fn parse(
         origin: origin.to_owned(),
         problems,
     };
-    let value: Value =
-        serde_norway::from_str(text).map_err(|e| invalid(vec![format!("not valid YAML: {e}")]))?;
+    let (value, positions) =
+        jodo_contract::yaml::parse(text).map_err(|e| invalid(vec![e.to_string()]))?;
     let errors = schemas.validate("case.schema.json", &value);
     if !errors.is_empty() {
         return Err(invalid(
             errors
                 .iter()
-                .map(|e| {
-                    format!(
-                        "at {}: {}",
-                        if e.pointer.is_empty() {
-                            "(root)"
-                        } else {
-                            &e.pointer
-                        },
-                        e.message
-                    )
-                })
+                .map(|e| format!("{}: {}", positions.describe(&e.pointer), e.message))
                 .collect(),
         ));
     }
@@ -264,7 +254,9 @@ pub fn parse(
     if problems.is_empty() {
         Ok(case)
     } else {
-        Err(invalid(problems))
+        Err(invalid(
+            problems.into_iter().map(|p| positions.locate(p)).collect(),
+        ))
     }
 }
 
@@ -308,7 +300,7 @@ mod tests {
         let err = parse(bad, "x.yaml", Some("x"), &schemas)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("/steps/0/call"), "{err}");
+        assert!(err.contains("line 6, at /steps/0/call"), "{err}");
         assert!(err.contains("/steps/1/returns"), "{err}");
         assert!(err.contains("/steps/2/wait"), "{err}");
         let err = parse(

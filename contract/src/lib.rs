@@ -8,6 +8,7 @@
 //! - [`schema`]: every JSON Schema of the contract, compiled once, with
 //!   errors that name the JSON pointer and the catalogue entry.
 //! - [`wire`]: frame types of the widget ↔ server protocol.
+//! - [`yaml`]: YAML with line numbers, for errors people can act on.
 //! - [`generate`]: per-event schemas derived from the catalogue.
 //! - [`profile`]: strict and compat readings of the contract.
 //! - [`clock`]: the timestamp forms the contract fixes.
@@ -19,6 +20,7 @@ pub mod generate;
 pub mod profile;
 pub mod schema;
 pub mod wire;
+pub mod yaml;
 
 pub use catalog::{Catalog, EventEntry, MethodEntry};
 pub use profile::Profile;

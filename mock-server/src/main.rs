@@ -165,6 +165,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{shown}: ok ({} states)", sc.states.len());
                     Ok(ExitCode::SUCCESS)
                 }
+                Err(scenario::ScenarioError::Invalid { origin, problems }) => {
+                    for p in &problems {
+                        eprintln!("{origin}: {p}");
+                    }
+                    eprintln!("{origin}: {} problem(s)", problems.len());
+                    Ok(ExitCode::from(1))
+                }
                 Err(e) => {
                     eprintln!("{e}");
                     Ok(ExitCode::from(1))

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
 use jodo_contract::SchemaSet;
-use serde_json::Value;
 
 pub use engine::{Fired, Machine, Step};
 pub use model::Scenario;
@@ -97,10 +96,11 @@ pub fn load(name_or_path: &str, schemas: &SchemaSet) -> Result<Arc<Scenario>, Sc
 /// # Errors
 /// [`ScenarioError::Syntax`] or [`ScenarioError::Invalid`] naming each problem.
 pub fn parse(text: &str, origin: &str, schemas: &SchemaSet) -> Result<Scenario, ScenarioError> {
-    let value: Value = serde_norway::from_str(text).map_err(|e| ScenarioError::Syntax {
-        origin: origin.to_owned(),
-        message: e.to_string(),
-    })?;
+    let (value, positions) =
+        jodo_contract::yaml::parse(text).map_err(|e| ScenarioError::Syntax {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
     let invalid = |problems| ScenarioError::Invalid {
         origin: origin.to_owned(),
         problems,
@@ -110,25 +110,21 @@ pub fn parse(text: &str, origin: &str, schemas: &SchemaSet) -> Result<Scenario, 
         return Err(invalid(
             schema_errors
                 .iter()
-                .map(|e| format!("at {}: {}", pointer_or_root(&e.pointer), e.message))
+                .map(|e| format!("{}: {}", positions.describe(&e.pointer), e.message))
                 .collect(),
         ));
     }
     let scenario: Scenario =
         serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
-    let problems = scenario.consistency_problems(schemas);
+    let problems: Vec<String> = scenario
+        .consistency_problems(schemas)
+        .into_iter()
+        .map(|p| positions.locate(p))
+        .collect();
     if problems.is_empty() {
         Ok(scenario)
     } else {
         Err(invalid(problems))
-    }
-}
-
-fn pointer_or_root(pointer: &str) -> &str {
-    if pointer.is_empty() {
-        "(root)"
-    } else {
-        pointer
     }
 }
 
@@ -156,7 +152,15 @@ mod tests {
             &schemas,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("/states/a/on/0/when"), "{err}");
+        assert!(
+            err.to_string().contains("line 3, at /states/a/on/0/when"),
+            "{err}"
+        );
+        let err = parse("name: x\ninitial: a\nstates:\n  a:\n    on:\n      - when: opened\n        goto: nowhere\n", "t", &schemas).unwrap_err();
+        assert!(
+            err.to_string().contains("line 7, at /states/a/on/0/goto"),
+            "{err}"
+        );
         let err = parse("name: x\ninitial: b\nstates: {a: {}}", "t", &schemas).unwrap_err();
         assert!(err.to_string().contains("initial state \"b\""), "{err}");
         let err = parse("name: [x", "t", &schemas).unwrap_err();
