@@ -357,18 +357,7 @@ pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result
     let scenario = crate::scenario::load("allocated", &schemas).map_err(setup("scenario"))?;
     let identity = TlsIdentity::self_signed().map_err(setup("tls"))?;
     let cert_der = identity.certificate_der().to_vec();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(identity.certificate_der().to_vec().into())
-        .map_err(setup("roots"))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(setup("client tls"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let client = Arc::new(client);
+    let client = crate::tls::client_trusting(&cert_der).map_err(setup("client tls"))?;
     let baseline = Target {
         addr: start_baseline(&identity).await?,
         tls: client.clone(),
@@ -553,18 +542,10 @@ pub async fn hold_sessions(
 ) -> Result<(), BenchError> {
     raise_fd_limit(count as u64 + 1024);
     let der = std::fs::read(cert).map_err(setup("cert"))?;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(der.into()).map_err(setup("roots"))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(setup("client tls"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let client = crate::tls::client_trusting(&der).map_err(setup("client tls"))?;
     let target = Target {
         addr,
-        tls: Arc::new(client),
+        tls: client,
         mock: true,
     };
     let mut held = Vec::with_capacity(count);

@@ -120,3 +120,21 @@ impl TlsIdentity {
         Ok(Arc::new(config))
     }
 }
+
+/// A client configuration that trusts exactly one certificate (DER), with
+/// the same provider and ALPN as the server: what the benchmark and the
+/// tests use to talk to a mock with a self-signed certificate.
+///
+/// # Errors
+/// [`TlsError::Config`] when the certificate is not usable as a trust anchor.
+pub fn client_trusting(cert_der: &[u8]) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert_der.to_vec().into())?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(client))
+}

@@ -31,16 +31,7 @@ pub struct Harness {
 
 /// A client configuration that trusts exactly this certificate.
 pub fn trusting(cert_der: &[u8]) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert_der.to_vec().into()).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(client)
+    jodo_mock::tls::client_trusting(cert_der).unwrap()
 }
 
 impl Harness {
