@@ -74,6 +74,11 @@ struct RunArgs {
     /// Contract profile: strict (one canonical form) or compat (every documented variant).
     #[arg(long, default_value = "strict")]
     profile: Profile,
+    /// Limit for every case in milliseconds, instead of each case's own
+    /// (default 15000). A case over it is reported as timed out, the browser
+    /// is replaced, and the run goes on.
+    #[arg(long, value_name = "MS")]
+    timeout: Option<u64>,
     /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local chromedriver.
     #[arg(long, value_name = "URL")]
     webdriver: Option<String>,
@@ -212,6 +217,7 @@ async fn run(args: RunArgs) -> ExitCode {
             webdriver_url: args.webdriver,
         },
         profile: args.profile,
+        case_timeout: args.timeout.map(std::time::Duration::from_millis),
     };
     let interrupt = async {
         // If the handler cannot be installed, never resolve: the run goes on.

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub browser: BrowserOptions,
     /// Contract profile events are checked in.
     pub profile: Profile,
+    /// Per-case limit overriding each case's own `timeout_ms`.
+    pub case_timeout: Option<Duration>,
 }
 
 /// Why a run could not happen (exit code 2).
@@ -157,19 +159,39 @@ pub async fn run(
     };
     let mut reports = Vec::new();
     let mut sdk_version = None;
-    let interrupted = tokio::select! {
-        () = async {
-            sdk_version = probe_version(&browser, &mock).await;
+    let mut browser = Some(browser);
+    let outcome = tokio::select! {
+        r = async {
+            let Some(b) = browser.as_ref() else { return Ok(()) };
+            sdk_version = probe_version(b, &mock).await;
             for case in &cases {
-                let report = run_one(&browser, &mock, case, &ctx).await;
+                let Some(b) = browser.as_ref() else { break };
+                let report = run_one(b, &mock, case, &ctx, options.case_timeout).await;
+                let stuck = report.outcome == Outcome::Timeout;
                 progress.case_finished(&report);
                 reports.push(report);
+                if stuck {
+                    // A page that hangs keeps its renderer busy, and every
+                    // later navigation would wait on it: start afresh.
+                    if let Some(old) = browser.take() {
+                        old.kill().await;
+                    }
+                    browser = Some(Browser::launch(&options.browser).await?);
+                }
             }
-        } => false,
-        () = &mut interrupt => true,
+            Ok::<(), BrowserError>(())
+        } => Some(r),
+        () = &mut interrupt => None,
     };
-    browser.shutdown().await;
+    if let Some(b) = browser.take() {
+        b.shutdown().await;
+    }
     mock.shutdown().await;
+    let interrupted = match outcome {
+        None => true,
+        Some(Ok(())) => false,
+        Some(Err(e)) => return Err(RunError::Browser(e)),
+    };
     if interrupted {
         return Err(RunError::Interrupted);
     }
@@ -212,7 +234,9 @@ async fn run_one(
     mock: &MockServer,
     case: &Case,
     ctx: &CheckContext<'_>,
+    timeout: Option<Duration>,
 ) -> CaseReport {
+    let limit = timeout.unwrap_or_else(|| case.timeout());
     let started = Instant::now();
     let mut report = CaseReport {
         id: case.id.clone(),
@@ -234,7 +258,7 @@ async fn run_one(
             let url = format!("{}/?case={}", mock.origin(), case.id);
             let catalog = ctx.schemas.catalog();
             match tokio::time::timeout(
-                case.timeout(),
+                limit,
                 executor::run_case(browser.client(), &url, case, catalog),
             )
             .await
@@ -251,7 +275,7 @@ async fn run_one(
             report.outcome = Outcome::Timeout;
             report.reason = Some(format!(
                 "the case did not finish within {} ms",
-                case.timeout().as_millis()
+                limit.as_millis()
             ));
             // Keep whatever the page recorded, if it still answers.
             if let Ok(Ok(probe)) = tokio::time::timeout(

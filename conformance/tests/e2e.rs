@@ -265,3 +265,98 @@ fn missing_widget_file_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/widget.js"), "{stderr}");
 }
+
+#[test]
+fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let hang_dir = dir.path().join("hang");
+    let throw_dir = dir.path().join("throw");
+    std::fs::create_dir_all(&hang_dir).unwrap();
+    std::fs::create_dir_all(&throw_dir).unwrap();
+    let site = "  function SendChatMessage(text) {";
+    let hanging = mutant(&hang_dir, site, &format!("{site}\n    while (true) {{}}"));
+    let throwing = mutant(
+        &throw_dir,
+        site,
+        &format!("{site}\n    throw new Error('boom');"),
+    );
+    for (widget, name) in [(&hanging, "hang"), (&throwing, "throw")] {
+        let reports = dir.path().join(format!("reports-{name}"));
+        let marker = unique(name);
+        let started = Instant::now();
+        let out = binary(
+            &marker,
+            &[
+                "run",
+                "--widget",
+                widget.to_str().unwrap(),
+                "--report-dir",
+                reports.to_str().unwrap(),
+                "--timeout",
+                "2000",
+            ],
+        )
+        .output()
+        .unwrap();
+        let elapsed = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        let report: RunReport =
+            serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
+                .unwrap();
+        let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
+        // The case that never calls SendChatMessage still passes: the hang
+        // did not leak into it.
+        assert_eq!(
+            outcome("session-allocated"),
+            Some(Outcome::Pass),
+            "{name}: {stderr}"
+        );
+        if name == "hang" {
+            assert_eq!(
+                outcome("chat-length-codes"),
+                Some(Outcome::Timeout),
+                "{stderr}"
+            );
+            assert_eq!(
+                outcome("chat-roundtrip"),
+                Some(Outcome::Timeout),
+                "{stderr}"
+            );
+            let reason = report
+                .cases
+                .iter()
+                .find(|c| c.id == "chat-roundtrip")
+                .unwrap()
+                .reason
+                .clone()
+                .unwrap();
+            assert!(reason.contains("did not finish within 2000 ms"), "{reason}");
+        } else {
+            assert_eq!(
+                outcome("chat-length-codes"),
+                Some(Outcome::Fail),
+                "{stderr}"
+            );
+            let failed = report
+                .cases
+                .iter()
+                .find(|c| c.id == "chat-length-codes")
+                .unwrap();
+            let rules: Vec<&str> = failed
+                .checks
+                .iter()
+                .flat_map(|c| &c.failures)
+                .map(|f| f.rule.as_str())
+                .collect();
+            assert!(rules.contains(&"no-exceptions"), "{rules:?}");
+        }
+        // Bounded: three cases at 2 s each plus browser restarts, far under a minute.
+        assert!(elapsed < Duration::from_secs(60), "{name} took {elapsed:?}");
+        assert_eq!(
+            leftovers(&marker),
+            Vec::<String>::new(),
+            "{name}: processes outlived the run"
+        );
+    }
+}

@@ -117,12 +117,31 @@ async fn serve_writes_every_frame_to_its_transcript_before_sigterm_ends_it() {
 #[test]
 fn bench_runs_and_reports_each_figure() {
     let out = Command::new(env!("CARGO_BIN_EXE_jodo-mock"))
-        .args(["bench", "--sessions", "2", "--messages", "3", "--rate", "200", "--latency-seconds", "1", "--idle", "20"])
+        .args([
+            "bench",
+            "--sessions",
+            "2",
+            "--messages",
+            "3",
+            "--rate",
+            "200",
+            "--latency-seconds",
+            "1",
+            "--idle",
+            "20",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("throughput: baseline"), "{text}");
     assert!(text.contains("latency at 200 frames/s"), "{text}");
-    assert!(text.contains("memory: 20 sessions open (20 live on the mock)"), "{text}");
+    assert!(
+        text.contains("memory: 20 sessions open (20 live on the mock)"),
+        "{text}"
+    );
 }

@@ -137,9 +137,21 @@ impl Browser {
 
     /// Ends the session, then the driver's process group, then removes the
     /// profile. Bounded: a hung browser is killed after 5 s.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        self.stop(Duration::from_secs(5)).await;
+    }
+
+    /// Kills a browser whose page hangs, without waiting for a close it
+    /// cannot answer.
+    pub async fn kill(self) {
+        self.stop(Duration::ZERO).await;
+    }
+
+    async fn stop(mut self, grace: Duration) {
         if let Some(client) = self.client.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+            if !grace.is_zero() {
+                let _ = tokio::time::timeout(grace, client.close()).await;
+            }
         }
         if let Some(mut driver) = self.driver.take() {
             driver.kill();
