@@ -20,7 +20,7 @@ pub fn all(catalog: &Catalog) -> Vec<(String, Value)> {
         for entry in &catalog.events {
             out.push((
                 eventdata_path(profile, entry),
-                eventdata(catalog, entry, profile),
+                prune_defs(eventdata(catalog, entry, profile)),
             ));
         }
     }
@@ -29,14 +29,17 @@ pub fn all(catalog: &Catalog) -> Vec<(String, Value)> {
         .iter()
         .filter(|e| e.source.contains(&Source::Server))
     {
-        out.push((server_event_path(entry), server_event(catalog, entry)));
+        out.push((
+            server_event_path(entry),
+            prune_defs(server_event(catalog, entry)),
+        ));
     }
     out.push((ASYNCAPI_PATH.into(), asyncapi(catalog)));
     for profile in Profile::ALL {
         for method in &catalog.methods {
             out.push((
                 input_path(profile, &method.name),
-                input(catalog, method, profile),
+                prune_defs(input(catalog, method, profile)),
             ));
         }
     }
@@ -375,6 +378,51 @@ pub fn asyncapi(catalog: &Catalog) -> Value {
         },
         "components": {"messages": messages},
     })
+}
+
+/// Keeps only the definitions a document refers to, directly or through
+/// other definitions, so each generated file carries what it uses.
+fn prune_defs(mut doc: Value) -> Value {
+    let Some(defs) = doc.get("$defs").and_then(Value::as_object).cloned() else {
+        return doc;
+    };
+    let mut body = doc.clone();
+    if let Some(obj) = body.as_object_mut() {
+        obj.remove("$defs");
+    }
+    let mut used = std::collections::BTreeSet::new();
+    let mut pending = vec![body];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    if k == "$ref" {
+                        if let Some(name) = child.as_str().and_then(|r| r.strip_prefix("#/$defs/"))
+                        {
+                            if used.insert(name.to_owned()) {
+                                if let Some(def) = defs.get(name) {
+                                    pending.push(def.clone());
+                                }
+                            }
+                        }
+                    } else {
+                        pending.push(child);
+                    }
+                }
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    let kept: Map<String, Value> = defs.into_iter().filter(|(k, _)| used.contains(k)).collect();
+    if let Some(obj) = doc.as_object_mut() {
+        if kept.is_empty() {
+            obj.remove("$defs");
+        } else {
+            obj.insert("$defs".into(), Value::Object(kept));
+        }
+    }
+    doc
 }
 
 /// The generated text of a document: YAML for `.yaml` paths, otherwise
