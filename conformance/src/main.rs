@@ -45,8 +45,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ValidateArgs {
-    /// What the documents are: eventdata, frame, scenario, case,
-    /// session-request, or a method name (its argument list as a JSON array;
+    /// What the documents are: eventdata, frame, scenario, case, report
+    /// (a report.json), session-request, or a method name (its argument list as a JSON array;
     /// a bare value stands for a single argument).
     #[arg(long, default_value = "eventdata")]
     kind: String,

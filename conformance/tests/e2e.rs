@@ -68,6 +68,16 @@ fn leftovers(marker: &str) -> Vec<String> {
     }
 }
 
+/// Reads a written report.json: it must match `schemas/report.schema.json`,
+/// the contract CI systems parse it by.
+fn read_report(dir: &Path) -> RunReport {
+    let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    assert_eq!(schemas.validate("report.schema.json", &value), vec![]);
+    serde_json::from_value(value).unwrap()
+}
+
 fn binary(marker: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jodo-conformance"));
     cmd.args(args)
@@ -100,6 +110,9 @@ async fn reference_build_passes_every_case_in_chromium() {
             case.checks
         );
     }
+    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    let value = serde_json::to_value(&report).unwrap();
+    assert_eq!(schemas.validate("report.schema.json", &value), vec![]);
     assert!(
         report.browser.name.contains("chrom"),
         "{:?}",
@@ -165,9 +178,7 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
         Some(1),
         "a failing case exits 1: {stderr}"
     );
-    let report: RunReport =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-            .unwrap();
+    let report = read_report(&reports);
     let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
     assert_eq!(outcome("chat-length-codes"), Some(Outcome::Fail));
     assert_eq!(outcome("session-allocated"), Some(Outcome::Pass));
@@ -301,9 +312,7 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
         let elapsed = started.elapsed();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
-        let report: RunReport =
-            serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
-                .unwrap();
+        let report = read_report(&reports);
         let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
         // The case that never calls SendChatMessage still passes: the hang
         // did not leak into it.

@@ -292,7 +292,7 @@ impl SchemaSet {
     }
 
     /// Validates a document as one of the contract's kinds: `eventdata`,
-    /// `frame`, `scenario`, `case`, `session-request`, or a method name
+    /// `frame`, `scenario`, `case`, `report`, `session-request`, or a method name
     /// (its argument list).
     ///
     /// # Errors
@@ -308,13 +308,14 @@ impl SchemaSet {
             "frame" => self.validate_frame(doc),
             "scenario" => self.validate("scenario.schema.json", doc),
             "case" => self.validate("case.schema.json", doc),
+            "report" => self.validate("report.schema.json", doc),
             "session-request" => self.validate("wire/session-request.schema.json", doc),
             method if self.catalog.method(method).is_some() => {
                 self.validate_input(method, doc, profile)
             }
             other => {
                 return Err(format!(
-                    "unknown kind {other:?}; use eventdata, frame, scenario, case, session-request, or a method name ({})",
+                    "unknown kind {other:?}; use eventdata, frame, scenario, case, report, session-request, or a method name ({})",
                     self.catalog
                         .methods
                         .iter()
