@@ -74,6 +74,7 @@ pub struct SchemaSet {
     catalog: Catalog,
     validators: BTreeMap<String, Validator>,
     frame_directions: BTreeMap<String, Direction>,
+    frame_rate_limits: BTreeMap<String, String>,
 }
 
 /// Which side of the channel sends a frame kind (`x-direction` in its schema).
@@ -122,6 +123,7 @@ impl SchemaSet {
             })?;
         let mut validators = BTreeMap::new();
         let mut frame_directions = BTreeMap::new();
+        let mut frame_rate_limits = BTreeMap::new();
         for (path, value) in &docs {
             if let Some(kind) = path
                 .strip_prefix("wire/frames/")
@@ -138,6 +140,9 @@ impl SchemaSet {
                     }
                 };
                 frame_directions.insert(kind.to_owned(), direction);
+                if let Some(category) = value.get("x-rate-limit").and_then(Value::as_str) {
+                    frame_rate_limits.insert(kind.to_owned(), category.to_owned());
+                }
             }
             let validator = jsonschema::options()
                 .with_registry(&registry)
@@ -154,6 +159,7 @@ impl SchemaSet {
             catalog,
             validators,
             frame_directions,
+            frame_rate_limits,
         })
     }
 
@@ -330,6 +336,12 @@ impl SchemaSet {
     /// Whether the contract defines a frame kind.
     pub fn has_frame_kind(&self, kind: &str) -> bool {
         self.frame_directions.contains_key(kind)
+    }
+
+    /// Which per-key rate limit a frame kind counts against
+    /// (`x-rate-limit` in its schema), if any.
+    pub fn frame_rate_limit(&self, kind: &str) -> Option<&str> {
+        self.frame_rate_limits.get(kind).map(String::as_str)
     }
 
     /// Who sends a frame kind, if the contract defines it.

@@ -227,16 +227,22 @@ impl Gateway {
         }
     }
 
-    /// Counts a client frame against the key's limits; the reason when it
-    /// is over one (the frame is then refused, not acted on).
-    pub fn limit_frame(&self, akey: &str, frame: &jodo_contract::Frame) -> Option<String> {
-        let counted = match frame.kind.as_str() {
-            "chat.send" => Counted::Messages,
-            "media.start" | "media.accept" => Counted::Media,
+    /// Counts a client frame against the key's limit for `category` (the
+    /// frame schema's `x-rate-limit`: `messages` or `media`); the reason
+    /// when it is over (the frame is then refused, not acted on).
+    pub fn limit_frame(&self, akey: &str, category: &str) -> Option<String> {
+        let counted = match category {
+            "messages" => Counted::Messages,
+            "media" => Counted::Media,
             _ => return None,
         };
         (!self.take(akey, counted))
-            .then(|| format!("too many {} frames for this key; slow down", frame.kind))
+            .then(|| format!("too many {category} frames for this key; slow down"))
+    }
+
+    /// Whether the gateway knows a rate-limit category named in the wire schemas.
+    pub fn knows_rate_limit(category: &str) -> bool {
+        matches!(category, "messages" | "media")
     }
 
     /// Reads a key file.
@@ -339,21 +345,11 @@ mod tests {
         assert_eq!(g.limit_session("jodo-dev-akey"), Ok(()));
         assert_eq!(g.limit_session("jodo-dev-akey"), Ok(()));
         assert_eq!(g.limit_session("jodo-dev-akey"), Err(Refusal::RateLimited));
-        let frame = |kind: &str| jodo_contract::Frame {
-            kind: kind.into(),
-            seq: 1,
-            messageid: "m".into(),
-            ts: None,
-            data: serde_json::json!({}),
-        };
         for _ in 0..1000 {
-            assert_eq!(g.limit_frame("jodo-dev-akey", &frame("chat.send")), None);
+            assert_eq!(g.limit_frame("jodo-dev-akey", "messages"), None);
         }
-        assert_eq!(g.limit_frame("jodo-dev-akey", &frame("media.start")), None);
-        assert!(
-            g.limit_frame("jodo-dev-akey", &frame("media.accept"))
-                .is_some()
-        );
+        assert_eq!(g.limit_frame("jodo-dev-akey", "media"), None);
+        assert!(g.limit_frame("jodo-dev-akey", "media").is_some());
         let mut bucket = Bucket {
             tokens: 0.0,
             last: std::time::Instant::now() - std::time::Duration::from_millis(600),
@@ -363,6 +359,27 @@ mod tests {
             "0.6 s refills 1.2 tokens at 2/s"
         );
         assert!(!bucket.take(2, std::time::Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn rate_limit_categories_come_from_the_wire_schemas() {
+        let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+        assert_eq!(schemas.frame_rate_limit("chat.send"), Some("messages"));
+        assert_eq!(schemas.frame_rate_limit("media.start"), Some("media"));
+        assert_eq!(schemas.frame_rate_limit("chat.readack"), None);
+        for path in schemas.paths() {
+            if let Some(kind) = path
+                .strip_prefix("wire/frames/")
+                .and_then(|p| p.strip_suffix(".schema.json"))
+            {
+                if let Some(category) = schemas.frame_rate_limit(kind) {
+                    assert!(
+                        Gateway::knows_rate_limit(category),
+                        "{kind} names unknown limit {category}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -216,7 +216,11 @@ impl Channel {
         } else {
             self.in_seq = frame.seq;
         }
-        if let Some(limit) = self.gateway.limit_frame(&self.session.akey, &frame) {
+        let over_limit = self
+            .schemas
+            .frame_rate_limit(&frame.kind)
+            .and_then(|category| self.gateway.limit_frame(&self.session.akey, category));
+        if let Some(limit) = over_limit {
             return self
                 .refuse("rate_limited", &limit, Some(&frame.messageid))
                 .await;
