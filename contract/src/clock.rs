@@ -15,6 +15,28 @@ pub fn rfc3339_now() -> String {
     rfc3339(secs)
 }
 
+/// The same as [`rfc3339_now`], shared: the text changes once a second, so
+/// each thread formats it once per second and hands out clones of one
+/// allocation (the mock stamps every frame it sends and records).
+pub fn rfc3339_now_shared() -> std::sync::Arc<str> {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    thread_local! {
+        static LAST: RefCell<(u64, Arc<str>)> = RefCell::new((u64::MAX, Arc::from("")));
+    }
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            *last = (secs, Arc::from(rfc3339(secs)));
+        }
+        last.1.clone()
+    })
+}
+
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(secs: u64) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);

@@ -119,7 +119,8 @@ async fn inject(
             ));
         }
     }
-    deliver(&s, Command::Steps(vec![Step::Send(map)]))
+    let text = Value::Object(map).to_string();
+    deliver(&s, Command::Steps(vec![Step::Send(text)]))
 }
 
 async fn fault(

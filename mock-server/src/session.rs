@@ -6,9 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use axum::extract::ws::Utf8Bytes;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::scenario::{Scenario, Step};
@@ -50,21 +52,50 @@ pub struct Session {
 #[derive(Debug, Clone, Serialize)]
 pub struct TranscriptEntry {
     /// When, RFC 3339 UTC.
-    pub ts: String,
+    pub ts: Arc<str>,
     /// `in` (widget → server) or `out` (server → widget).
     pub dir: &'static str,
-    /// The frame as sent or received (raw text when it was not JSON);
-    /// shared with the channel rather than copied.
-    pub frame: Arc<Value>,
+    /// The frame as sent or received.
+    pub frame: Recorded,
+}
+
+/// A transcript frame. Frames that crossed the wire as JSON are kept as
+/// the very text that crossed it, shared with the socket's buffer: no
+/// parse, copy or tree per frame on the hot path, and the transcript
+/// shows exactly the bytes that were exchanged.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// A JSON text message, as sent or received.
+    Json(Utf8Bytes),
+    /// Anything else worth recording (unparsable text, a drop, a close).
+    Note(Value),
+}
+
+impl From<Value> for Recorded {
+    fn from(v: Value) -> Self {
+        Recorded::Note(v)
+    }
+}
+
+impl Serialize for Recorded {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Recorded::Json(text) => match serde_json::from_str::<&RawValue>(text.as_str()) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => s.serialize_str(text.as_str()),
+            },
+            Recorded::Note(v) => v.serialize(s),
+        }
+    }
 }
 
 impl Session {
     /// Records a frame: in memory (the latest ones) and, with
     /// `--transcripts`, as one JSON line written and flushed at once so a
     /// killed server loses nothing.
-    pub fn record(&self, dir: &'static str, frame: impl Into<Arc<Value>>) {
+    pub fn record(&self, dir: &'static str, frame: impl Into<Recorded>) {
         let entry = TranscriptEntry {
-            ts: jodo_contract::clock::rfc3339_now(),
+            ts: jodo_contract::clock::rfc3339_now_shared(),
             dir,
             frame: frame.into(),
         };
@@ -154,10 +185,15 @@ struct Registry {
 
 /// Random lowercase hex of `n` bytes.
 pub fn random_hex(n: usize) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut rng = rand::rng();
-    (0..n)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
+    let mut out = String::with_capacity(2 * n);
+    for _ in 0..n {
+        let b: u8 = rng.random();
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 impl Sessions {

@@ -10,6 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use jodo_contract::wire::kind;
 use jodo_contract::{Direction, Frame, SchemaSet, clock};
 use serde::Deserialize;
@@ -20,7 +21,7 @@ use tokio::time::Instant;
 use crate::scenario::model::Upgrade;
 use crate::scenario::{Fired, Machine, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
-use crate::session::{Command, Session, random_hex};
+use crate::session::{Command, Recorded, Session, random_hex};
 
 /// Initial read buffer of a channel; it grows for larger frames.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -134,6 +135,9 @@ impl Channel {
         .await?;
         self.fire(Fired::Opened).await?;
         while !self.closed {
+            // Frames of one burst go out together (one TLS record, one
+            // write) before the channel waits for anything.
+            self.socket.flush().await?;
             let deadline = self
                 .machine
                 .next_timer(&self.session.scenario)
@@ -142,7 +146,7 @@ impl Channel {
                 message = self.socket.recv() => match message {
                     None => break,
                     Some(message) => match message? {
-                        Message::Text(text) => self.on_text(text.as_str()).await?,
+                        Message::Text(text) => self.on_text(text).await?,
                         Message::Binary(_) => {
                             self.refuse("binary_not_supported", "frames are JSON text messages", None).await?;
                         }
@@ -175,16 +179,21 @@ impl Channel {
         self.perform(steps).await
     }
 
-    async fn on_text(&mut self, text: &str) -> Result<(), axum::Error> {
-        let (frame, raw) = match Frame::decode(text) {
+    async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), axum::Error> {
+        let (frame, raw) = match Frame::decode(text.as_str()) {
             Ok(decoded) => decoded,
             Err(e) => {
-                self.session.record("in", json!({ "unparsed": text }));
+                self.session
+                    .record("in", json!({ "unparsed": text.as_str() }));
                 return self.refuse("bad_frame", &e.to_string(), None).await;
             }
         };
-        let raw = Arc::new(raw);
-        self.session.record("in", raw.clone());
+        // A copy of its own: the received text shares the socket's read
+        // buffer, which a long-lived transcript entry would otherwise pin.
+        self.session.record(
+            "in",
+            Recorded::Json(Utf8Bytes::from(text.as_str().to_owned())),
+        );
         if self.schemas.frame_direction(&frame.kind) == Some(Direction::Server) {
             let reason = format!(
                 "{:?} frames are sent by the server, not by widgets",
@@ -238,17 +247,22 @@ impl Channel {
                 break;
             }
             match step {
-                Step::Send(data) => self.send(kind::EVENT, Value::Object(data)).await?,
-                Step::DelayMs(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                Step::Send(data) => self.send_text(kind::EVENT, &data).await?,
+                Step::DelayMs(ms) => {
+                    self.socket.flush().await?;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
                 Step::Close { code, reason } => self.close(code, &reason).await?,
                 Step::Drop => {
-                    // No close frame: the browser sees an abnormal closure (1006).
+                    // No close frame: the browser sees an abnormal closure (1006),
+                    // after the frames queued before the drop.
+                    self.socket.flush().await?;
                     self.session.record("out", json!({"dropped": true}));
                     self.closed = true;
                 }
                 Step::Raw(text) => {
                     self.session.record("out", json!({ "raw": text }));
-                    self.socket.send(Message::Text(text.into())).await?;
+                    self.socket.feed(Message::Text(text.into())).await?;
                 }
                 Step::SkipSeq(n) => self.out_seq += n,
                 Step::Replay(back) => {
@@ -260,7 +274,7 @@ impl Channel {
                         .cloned()
                     {
                         self.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null) }));
-                        self.socket.send(Message::Text(text)).await?;
+                        self.socket.feed(Message::Text(text)).await?;
                     }
                 }
             }
@@ -268,23 +282,36 @@ impl Channel {
         Ok(())
     }
 
+    /// Queues a frame; the run loop flushes once the burst is done.
     async fn send(&mut self, kind: &str, data: Value) -> Result<(), axum::Error> {
+        self.send_text(kind, &data.to_string()).await
+    }
+
+    /// Queues a frame whose data is already JSON object text.
+    async fn send_text(&mut self, kind: &str, data: &str) -> Result<(), axum::Error> {
         self.out_seq += 1;
-        // Built once as JSON: the text goes out, the value into the transcript.
-        let frame = json!({
-            "kind": kind,
-            "seq": self.out_seq,
-            "messageid": format!("s{}", random_hex(8)),
-            "ts": clock::rfc3339_now(),
-            "data": data,
-        });
-        let text = Utf8Bytes::from(frame.to_string());
-        self.session.record("out", frame);
+        let ts = clock::rfc3339_now_shared();
+        // The envelope's fields are plain ASCII (frame kinds, digits, hex,
+        // an RFC 3339 time), so they are written as they are.
+        let mut text = String::with_capacity(80 + data.len());
+        text.push_str("{\"kind\":\"");
+        text.push_str(kind);
+        text.push_str("\",\"seq\":");
+        text.push_str(&self.out_seq.to_string());
+        text.push_str(",\"messageid\":\"s");
+        text.push_str(&random_hex(8));
+        text.push_str("\",\"ts\":\"");
+        text.push_str(&ts);
+        text.push_str("\",\"data\":");
+        text.push_str(data);
+        text.push('}');
+        let text = Utf8Bytes::from(text);
+        self.session.record("out", Recorded::Json(text.clone()));
         if self.sent.len() == REPLAY_MEMORY {
             self.sent.pop_front();
         }
         self.sent.push_back(text.clone());
-        self.socket.send(Message::Text(text)).await
+        self.socket.feed(Message::Text(text)).await
     }
 
     async fn refuse(

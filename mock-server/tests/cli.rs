@@ -123,6 +123,8 @@ fn bench_runs_and_reports_each_figure() {
             "2",
             "--messages",
             "3",
+            "--rounds",
+            "1",
             "--rate",
             "200",
             "--latency-seconds",
@@ -138,7 +140,9 @@ fn bench_runs_and_reports_each_figure() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("throughput: baseline"), "{text}");
+    assert!(text.contains("throughput round 1/1: baseline"), "{text}");
+    assert!(text.contains("throughput: median round baseline"), "{text}");
+    assert!(text.contains("CPU-time ratio"), "{text}");
     assert!(text.contains("latency at 200 frames/s"), "{text}");
     assert!(
         text.contains("memory: 20 sessions open (20 live on the mock)"),

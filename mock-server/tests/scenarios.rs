@@ -222,7 +222,8 @@ fn builtins_send_every_server_driven_event() {
         for state in sc.states.values() {
             for t in &state.on {
                 for a in &t.actions {
-                    if let Action::Send(data) = a {
+                    if let Action::Send(payload) = a {
+                        let data = payload.data();
                         sent.insert(format!(
                             "{}/{}",
                             data["media"].as_str().unwrap(),

@@ -24,8 +24,9 @@ pub enum Fired<'a> {
 /// A rendered action, ready to perform.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Send an `event` frame with this data.
-    Send(Map<String, Value>),
+    /// Send an `event` frame with this data: a JSON object as text, so a
+    /// compiled payload goes out without being built as a tree.
+    Send(String),
     /// Wait this long.
     DelayMs(u64),
     /// Close the channel.
@@ -132,7 +133,7 @@ impl Machine {
                 frame: frame_value,
             };
             match action {
-                Action::Send(data) => steps.push(Step::Send(render_map(data, &ctx))),
+                Action::Send(payload) => steps.push(Step::Send(payload.render(&ctx))),
                 Action::DelayMs(ms) => steps.push(Step::DelayMs(*ms)),
                 Action::Close { code, reason } => steps.push(Step::Close {
                     code: *code,
@@ -179,7 +180,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn lookup(&self, path: &str) -> Option<&Value> {
+    pub(crate) fn lookup(&self, path: &str) -> Option<&Value> {
         let mut parts = path.split('.');
         let first = parts.next()?;
         let root = if first == "frame" {
@@ -215,22 +216,17 @@ pub fn render_str(template: &str, ctx: &Context<'_>) -> String {
         return template.to_owned();
     }
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let Some(close) = rest[open..].find("}}") else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        let path = rest[open + 2..open + close].trim();
-        let found = ctx.lookup(path);
-        match found {
+    for (hole, part) in super::template::split(template) {
+        if !hole {
+            out.push_str(part);
+            continue;
+        }
+        match ctx.lookup(part) {
             Some(Value::String(s)) => out.push_str(s),
             Some(Value::Null) | None => {}
             Some(other) => out.push_str(&other.to_string()),
         }
-        rest = &rest[open + close + 2..];
     }
-    out.push_str(rest);
     out
 }
 
@@ -240,6 +236,17 @@ mod tests {
     use crate::scenario::load;
     use jodo_contract::SchemaSet;
     use serde_json::json;
+
+    /// The data of every Send step, parsed.
+    fn sent(steps: &[Step]) -> Vec<Value> {
+        steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Send(text) => Some(serde_json::from_str(text).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
 
     fn chat(text: &str, id: &str) -> Value {
         json!({"kind": "chat.send", "seq": 1, "messageid": id, "data": { "text": text }})
@@ -252,23 +259,17 @@ mod tests {
         let mut m = Machine::new(&sc, Map::new());
         let steps = m.fire(&sc, Fired::Opened);
         assert_eq!(
-            steps,
-            vec![Step::Send(
+            sent(&steps),
+            vec![
                 json!({"media": "session", "eventtype": "allocated", "status": 1001,
-                       "msg": "Session Connected to Emma"})
-                .as_object()
-                .unwrap()
-                .clone()
-            )]
+                        "msg": "Session Connected to Emma"})
+            ]
         );
         assert_eq!(m.state(), "chatting");
         // Opened again is not a trigger of "chatting".
         assert!(m.fire(&sc, Fired::Opened).is_empty());
         let steps = m.fire(&sc, Fired::Frame(&chat("hi", "c-1")));
-        let sends: Vec<&Map<String, Value>> = steps
-            .iter()
-            .filter_map(|s| if let Step::Send(d) = s { Some(d) } else { None })
-            .collect();
+        let sends = sent(&steps);
         let types: Vec<&str> = sends
             .iter()
             .map(|d| d["eventtype"].as_str().unwrap())
@@ -322,7 +323,7 @@ states:
         );
         let steps = m.fire(&sc, Fired::Timer(50));
         assert_eq!(steps.len(), 1);
-        assert!(matches!(&steps[0], Step::Send(d) if d["msg"] == "agent 1"));
+        assert_eq!(sent(&steps)[0]["msg"], "agent 1");
         assert_eq!(m.next_timer(&sc), None);
         let before = m.entries();
         assert!(m.fire(&sc, Fired::Control("other")).is_empty());

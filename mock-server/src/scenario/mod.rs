@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod model;
+pub mod template;
 
 use std::path::Path;
 use std::sync::Arc;

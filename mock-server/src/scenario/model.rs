@@ -6,6 +6,8 @@ use jodo_contract::SchemaSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::template::Payload;
+
 /// A scenario: named states, each with transitions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scenario {
@@ -107,7 +109,7 @@ pub enum Trigger {
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Send an `event` frame with this data (templated).
-    Send(Map<String, Value>),
+    Send(Payload),
     /// Wait before the next action.
     DelayMs(u64),
     /// Close the channel with a close frame.
@@ -187,7 +189,8 @@ impl Scenario {
                     }
                 }
                 for (j, action) in t.actions.iter().enumerate() {
-                    if let Action::Send(data) = action {
+                    if let Action::Send(payload) = action {
+                        let data = payload.data();
                         // A template is judged when it is filled in, not here.
                         let templated = templated_keys(data);
                         problems.extend(
