@@ -7,7 +7,8 @@
 //! - [`executor`]: runs one case in the page and collects its trace.
 //! - [`checks`]: pure verdicts over a trace.
 //! - [`report`]: the typed run report and its renderings.
-//! - [`runner`]: a whole run, from mock start to report.
+//! - [`runner`]: a whole run, from mock start to report, on `--jobs`
+//!   workers; [`shard`] and [`expectations`] choose and judge its cases.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
 pub mod browser;
@@ -15,6 +16,8 @@ pub mod case;
 pub mod catalog_view;
 pub mod checks;
 pub mod executor;
+pub mod expectations;
 pub mod report;
 pub mod runner;
+pub mod shard;
 pub mod validate;

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jodo_conformance::browser::BrowserOptions;
+use jodo_conformance::expectations::Expectations;
 use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
 use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
+use jodo_conformance::shard::Shard;
 use jodo_contract::{Profile, SchemaSet};
 
 /// Browser-driven conformance suite for Jodo widget builds.
@@ -16,7 +18,8 @@ use jodo_contract::{Profile, SchemaSet};
 /// WebDriver (Debian's chromium and chromium-driver), runs every case, checks
 /// each event against the contract, and writes report.json and junit.xml.
 ///
-/// Exit codes: 0 every case passed, 1 a case failed, 2 the run could not
+/// Exit codes: 0 every case passed (or ended as the expectations file
+/// says), 1 a case failed or passed unexpectedly, 2 the run could not
 /// happen (no browser, bad arguments, unreadable files), 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(version, propagate_version = true)]
@@ -82,35 +85,84 @@ struct RunArgs {
     /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local chromedriver.
     #[arg(long, value_name = "URL")]
     webdriver: Option<String>,
+    /// Parallel workers, each with its own browser and mock.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+    /// Run only shard K of N (1-based, split by case id), to spread a run over machines.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Known results: a YAML map of case id to the outcome expected instead
+    /// of a pass (fail, error, timeout, non_strict). Cases that end as listed
+    /// do not fail the run; a listed case that passes is reported as an
+    /// unexpected pass and does, so the file stays current.
+    #[arg(long, value_name = "FILE")]
+    expectations: Option<PathBuf>,
 }
 
-struct Printer;
+/// Progress on stderr: a bar on a terminal, one line per case either way.
+struct Printer {
+    bar: indicatif::ProgressBar,
+}
+
+impl Printer {
+    fn new() -> Self {
+        Self {
+            bar: indicatif::ProgressBar::hidden(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+            let _ = std::io::stderr().flush();
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
 
 impl Progress for Printer {
     fn started(&mut self, cases: usize, browser: &BrowserInfo) {
-        eprintln!(
+        self.line(&format!(
             "running {cases} case(s) in {} {}",
             browser.name, browser.version
+        ));
+        // Drawn only when stderr is a terminal; CI logs get the lines alone.
+        self.bar = indicatif::ProgressBar::with_draw_target(
+            Some(cases as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        self.bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} cases {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
     }
 
     fn case_finished(&mut self, case: &CaseReport) {
-        let label = match case.outcome {
-            Outcome::Pass => "PASS",
-            Outcome::Fail => "FAIL",
-            Outcome::Error => "ERROR",
-            Outcome::Timeout => "TIMEOUT",
+        let label = match (case.unexpected, case.outcome) {
+            (true, Outcome::Pass) => "UNEXPECTED PASS".to_owned(),
+            (false, o) if o != Outcome::Pass && o != Outcome::NonStrict => {
+                format!("{} (expected)", o.label().to_uppercase())
+            }
+            (_, o) => o.label().to_uppercase(),
         };
-        eprintln!("{label:>7} {} ({} ms)", case.id, case.duration_ms);
-        for check in case.checks.iter().filter(|c| !c.passed) {
-            for f in &check.failures {
-                eprintln!("          [{}] {}: {}", check.name, f.rule, f.message);
+        self.line(&format!("{label:>7} {} ({} ms)", case.id, case.duration_ms));
+        if case.unexpected {
+            for check in case.checks.iter().filter(|c| !c.passed) {
+                for f in &check.failures {
+                    self.line(&format!(
+                        "          [{}] {}: {}",
+                        check.name, f.rule, f.message
+                    ));
+                }
+            }
+            if let Some(reason) = &case.reason {
+                self.line(&format!("          {reason}"));
             }
         }
-        if let Some(reason) = &case.reason {
-            eprintln!("          {reason}");
-        }
-        let _ = std::io::stderr().flush();
+        self.bar.inc(1);
+        self.bar.set_message(case.id.clone());
     }
 }
 
@@ -209,6 +261,16 @@ fn catalog(json: bool) -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> ExitCode {
+    let expectations = match &args.expectations {
+        None => Expectations::default(),
+        Some(path) => match Expectations::from_file(path) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let options = RunOptions {
         widget: args.widget,
         cases_dir: args.cases,
@@ -218,6 +280,9 @@ async fn run(args: RunArgs) -> ExitCode {
         },
         profile: args.profile,
         case_timeout: args.timeout.map(std::time::Duration::from_millis),
+        jobs: usize::from(args.jobs),
+        shard: args.shard,
+        expectations,
     };
     let interrupt = async {
         // If the handler cannot be installed, never resolve: the run goes on.
@@ -225,7 +290,10 @@ async fn run(args: RunArgs) -> ExitCode {
             std::future::pending::<()>().await;
         }
     };
-    match runner::run(&options, &mut Printer, interrupt).await {
+    let mut printer = Printer::new();
+    let result = runner::run(&options, &mut printer, interrupt).await;
+    printer.bar.finish_and_clear();
+    match result {
         Ok(report) => {
             if let Err(e) = report::write_all(&report, &args.report_dir) {
                 eprintln!(
@@ -234,18 +302,32 @@ async fn run(args: RunArgs) -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
+            for stale in options.expectations.unknown(&ids) {
+                eprintln!("note: the expectations file lists {stale:?}, which did not run");
+            }
             let s = &report.summary;
             eprintln!(
-                "{} passed, {} failed, {} errored, {} timed out of {} in {:.1} s — reports in {}",
+                "{} passed, {} non-strict, {} failed, {} errored, {} timed out of {}; {} unexpected ({} unexpected passes)",
                 s.passed,
+                s.non_strict,
                 s.failed,
                 s.errored,
                 s.timed_out,
                 s.total,
-                report.duration_ms as f64 / 1000.0,
-                args.report_dir.display()
+                s.unexpected,
+                s.unexpected_passes
             );
-            if s.all_passed() {
+            let t = &report.timing;
+            eprintln!(
+                "timing: suite {:.1} s wall with {} worker(s) (target <= 30 s); harness overhead per case median {} ms, max {} ms (target <= 150 ms)",
+                t.suite_ms as f64 / 1000.0,
+                report.jobs,
+                t.overhead_median_ms,
+                t.overhead_max_ms
+            );
+            eprintln!("reports in {}", args.report_dir.display());
+            if s.as_expected() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

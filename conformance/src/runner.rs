@@ -1,6 +1,7 @@
 //! A conformance run: the mock in-process, one browser, every selected
 //! case in turn, and the typed [`RunReport`] at the end.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,12 +14,15 @@ use jodo_mock::server::StartError;
 use jodo_mock::tls::TlsIdentity;
 use jodo_mock::{MockConfig, MockServer, scenario};
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
 use crate::browser::{Browser, BrowserError, BrowserOptions};
 use crate::case::{self, Case, CaseError};
 use crate::checks::{self, CheckContext};
 use crate::executor::{self, CaseTrace, HarnessError, duration_ms};
-use crate::report::{BrowserInfo, CaseReport, Outcome, RunReport, Summary, WidgetInfo};
+use crate::expectations::Expectations;
+use crate::report::{BrowserInfo, CaseReport, Outcome, RunReport, Summary, Timing, WidgetInfo};
+use crate::shard::Shard;
 
 /// What to run and where.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +39,12 @@ pub struct RunOptions {
     pub profile: Profile,
     /// Per-case limit overriding each case's own `timeout_ms`.
     pub case_timeout: Option<Duration>,
+    /// Parallel workers, each with its own mock and browser (0 counts as 1).
+    pub jobs: usize,
+    /// Only this share of the cases, so CI machines can split a run.
+    pub shard: Option<Shard>,
+    /// Known results: cases expected not to pass.
+    pub expectations: Expectations,
 }
 
 /// Why a run could not happen (exit code 2).
@@ -103,6 +113,12 @@ pub async fn run(
             return Err(RunError::NoCases(filter.clone()));
         }
     }
+    if let Some(shard) = options.shard {
+        cases = shard.select(cases);
+        if cases.is_empty() {
+            return Err(RunError::NoCases(format!("shard {shard}")));
+        }
+    }
     let widget = match &options.widget {
         Some(path) => WidgetBuild::from_file(path).map_err(|source| RunError::Widget {
             path: path.display().to_string(),
@@ -116,85 +132,58 @@ pub async fn run(
         sdk_version: None,
     };
     let keys = development_keys();
-    let secrets = vec![keys.akey.clone(), keys.skey.clone()];
-    let first_scenario =
-        scenario::load("allocated", &schemas).map_err(|e| RunError::Contract(e.to_string()))?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(StartError::Listen)?;
-    let mock = MockServer::start(
-        MockConfig {
-            schemas: schemas.clone(),
-            scenario: first_scenario,
-            widget,
-            gateway: Gateway::new(vec![keys], Vec::new()),
-            tls: TlsIdentity::self_signed().map_err(StartError::Tls)?,
-            transcripts: None,
-        },
-        listener,
-    )
-    .await?;
-    let launched = tokio::select! {
-        b = Browser::launch(&options.browser) => Some(b),
-        () = &mut interrupt => None,
-    };
-    let browser = match launched {
-        Some(Ok(b)) => b,
-        Some(Err(e)) => {
-            mock.shutdown().await;
-            return Err(e.into());
-        }
-        None => {
-            mock.shutdown().await;
-            return Err(RunError::Interrupted);
-        }
-    };
-    let browser_info = BrowserInfo {
-        name: browser.name.clone(),
-        version: browser.version.clone(),
-    };
-    progress.started(cases.len(), &browser_info);
     let ctx = CheckContext {
         schemas: &schemas,
         profile: options.profile,
-        secrets,
+        secrets: vec![keys.akey.clone(), keys.skey.clone()],
     };
-    let mut reports = Vec::new();
+    let jobs = options.jobs.clamp(1, cases.len().max(1));
+    let queue = std::sync::Mutex::new(cases.iter().enumerate().collect::<VecDeque<_>>());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let workers = futures_util::future::try_join_all(
+        (0..jobs).map(|_| worker(options, &schemas, &widget, &ctx, &queue, tx.clone())),
+    );
+    drop(tx);
+    let mut workers = std::pin::pin!(workers);
+    let mut slots: Vec<Option<CaseReport>> = vec![None; cases.len()];
+    let mut browser_info = None;
     let mut sdk_version = None;
-    let mut browser = Some(browser);
-    let outcome = tokio::select! {
-        r = async {
-            let Some(b) = browser.as_ref() else { return Ok(()) };
-            sdk_version = probe_version(b, &mock).await;
-            for case in &cases {
-                let Some(b) = browser.as_ref() else { break };
-                let report = run_one(b, &mock, case, &ctx, options.case_timeout).await;
-                let stuck = report.outcome == Outcome::Timeout;
-                progress.case_finished(&report);
-                reports.push(report);
-                if stuck {
-                    // A page that hangs keeps its renderer busy, and every
-                    // later navigation would wait on it: start afresh.
-                    if let Some(old) = browser.take() {
-                        old.kill().await;
-                    }
-                    browser = Some(Browser::launch(&options.browser).await?);
-                }
+    let mut on_news = |news: News, progress: &mut dyn Progress| match news {
+        News::Started { browser, version } => {
+            if browser_info.is_none() {
+                progress.started(cases.len(), &browser);
+                browser_info = Some(browser);
             }
-            Ok::<(), BrowserError>(())
-        } => Some(r),
-        () = &mut interrupt => None,
+            sdk_version = sdk_version.take().or(version);
+        }
+        News::Finished(index, mut report) => {
+            report.expected = options.expectations.expected(&report.id);
+            report.unexpected = !report.acceptable(options.profile);
+            progress.case_finished(&report);
+            slots[index] = Some(*report);
+        }
     };
-    if let Some(b) = browser.take() {
-        b.shutdown().await;
-    }
-    mock.shutdown().await;
-    let interrupted = match outcome {
-        None => true,
-        Some(Ok(())) => false,
-        Some(Err(e)) => return Err(RunError::Browser(e)),
+    let finished = loop {
+        tokio::select! {
+            Some(news) = rx.recv() => on_news(news, progress),
+            result = &mut workers => {
+                while let Ok(news) = rx.try_recv() {
+                    on_news(news, progress);
+                }
+                break Some(result);
+            }
+            () = &mut interrupt => break None,
+        }
     };
-    if interrupted {
-        return Err(RunError::Interrupted);
+    // Dropping unfinished workers kills their browsers and drivers.
+    drop(workers);
+    match finished {
+        None => return Err(RunError::Interrupted),
+        Some(Err(e)) => return Err(e),
+        Some(Ok(_)) => {}
     }
+    let reports: Vec<CaseReport> = slots.into_iter().flatten().collect();
+    let timing = Timing::of(&reports, started.elapsed());
     Ok(RunReport {
         report_version: 1,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -206,10 +195,90 @@ pub async fn run(
             sdk_version,
             ..widget_info
         },
-        browser: browser_info,
+        browser: browser_info.unwrap_or_else(|| BrowserInfo {
+            name: "unknown".into(),
+            version: "unknown".into(),
+        }),
+        jobs,
         summary: Summary::of(&reports),
+        timing,
         cases: reports,
     })
+}
+
+/// What a worker tells the coordinator.
+enum News {
+    /// A worker's browser is up; the first one's details go in the report.
+    Started {
+        browser: BrowserInfo,
+        version: Option<String>,
+    },
+    /// The case at this index finished.
+    Finished(usize, Box<CaseReport>),
+}
+
+/// One worker: its own mock and browser, taking cases from the shared
+/// queue until it is empty. Own mocks keep each case's scenario choice
+/// private to the worker running it.
+async fn worker(
+    options: &RunOptions,
+    schemas: &Arc<SchemaSet>,
+    widget: &WidgetBuild,
+    ctx: &CheckContext<'_>,
+    queue: &std::sync::Mutex<VecDeque<(usize, &Case)>>,
+    news: mpsc::UnboundedSender<News>,
+) -> Result<(), RunError> {
+    let first_scenario =
+        scenario::load("allocated", schemas).map_err(|e| RunError::Contract(e.to_string()))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(StartError::Listen)?;
+    let mock = MockServer::start(
+        MockConfig {
+            schemas: schemas.clone(),
+            scenario: first_scenario,
+            widget: widget.clone(),
+            gateway: Gateway::new(vec![development_keys()], Vec::new()),
+            tls: TlsIdentity::self_signed().map_err(StartError::Tls)?,
+            transcripts: None,
+        },
+        listener,
+    )
+    .await?;
+    let mut browser = match Browser::launch(&options.browser).await {
+        Ok(b) => b,
+        Err(e) => {
+            mock.shutdown().await;
+            return Err(e.into());
+        }
+    };
+    let _ = news.send(News::Started {
+        browser: BrowserInfo {
+            name: browser.name.clone(),
+            version: browser.version.clone(),
+        },
+        version: probe_version(&browser, &mock).await,
+    });
+    loop {
+        let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+        let Some((index, case)) = next else { break };
+        let report = run_one(&browser, &mock, case, ctx, options.case_timeout).await;
+        let stuck = report.outcome == Outcome::Timeout;
+        let _ = news.send(News::Finished(index, Box::new(report)));
+        if stuck {
+            // A page that hangs keeps its renderer busy, and every later
+            // navigation would wait on it: start afresh.
+            browser.kill().await;
+            browser = match Browser::launch(&options.browser).await {
+                Ok(b) => b,
+                Err(e) => {
+                    mock.shutdown().await;
+                    return Err(e.into());
+                }
+            };
+        }
+    }
+    browser.shutdown().await;
+    mock.shutdown().await;
+    Ok(())
 }
 
 /// Asks the build for its version on a throwaway page load.
@@ -246,7 +315,10 @@ async fn run_one(
         scenario: case.scenario.clone(),
         outcome: Outcome::Error,
         duration_ms: 0,
+        overhead_ms: 0,
         reason: None,
+        expected: None,
+        unexpected: false,
         checks: Vec::new(),
         steps: Vec::new(),
         probe: Default::default(),
@@ -293,6 +365,7 @@ async fn run_one(
         }
     }
     report.duration_ms = duration_ms(started.elapsed());
+    report.overhead_ms = overhead_ms(&report);
     report
 }
 
@@ -303,13 +376,30 @@ enum Ended {
 
 fn judge(report: &mut CaseReport, case: &Case, trace: CaseTrace, ctx: &CheckContext<'_>) {
     report.checks = checks::run_all(case, &trace, ctx);
-    report.outcome = if report.checks.iter().all(|c| c.passed) {
+    let only_schema_failed = report.checks.iter().all(|c| c.passed || c.name == "schema");
+    let passes_in = |profile| checks::schema::check_in(&trace, ctx, profile).is_empty();
+    report.outcome = if !only_schema_failed {
+        Outcome::Fail
+    } else if !passes_in(Profile::Compat) {
+        Outcome::Fail
+    } else if passes_in(Profile::Strict) {
         Outcome::Pass
     } else {
-        Outcome::Fail
+        Outcome::NonStrict
     };
     report.steps = trace.steps;
     report.probe = trace.probe;
+}
+
+/// Harness time of a case: its wall time minus the waits for events.
+fn overhead_ms(report: &CaseReport) -> u64 {
+    let waited: u64 = report
+        .steps
+        .iter()
+        .filter(|s| matches!(s.step, case::Step::Wait { .. }))
+        .map(|s| s.elapsed_ms)
+        .sum();
+    report.duration_ms.saturating_sub(waited)
 }
 
 fn hex(bytes: &[u8]) -> String {

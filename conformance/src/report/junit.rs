@@ -29,25 +29,43 @@ pub fn render(report: &RunReport) -> String {
 }
 
 fn test_case(case: &CaseReport) -> TestCase {
-    let status = match case.outcome {
-        Outcome::Pass => TestCaseStatus::success(),
-        Outcome::Fail => {
-            let failures: Vec<String> = case
-                .checks
-                .iter()
-                .flat_map(|c| {
-                    c.failures
-                        .iter()
-                        .map(move |f| format!("[{}] {}: {}", c.name, f.rule, f.message))
-                })
-                .collect();
+    let failures = || -> Vec<String> {
+        case.checks
+            .iter()
+            .flat_map(|c| {
+                c.failures
+                    .iter()
+                    .map(move |f| format!("[{}] {}: {}", c.name, f.rule, f.message))
+            })
+            .collect()
+    };
+    let status = match (case.unexpected, case.outcome) {
+        (false, Outcome::Pass | Outcome::NonStrict) => TestCaseStatus::success(),
+        // A known failure: shown, not counted against the build.
+        (false, other) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("expected {}", other.label()));
+            s
+        }
+        (true, Outcome::Pass) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message("unexpected pass: the expectations file lists this case as not passing");
+            s.set_type("unexpected-pass");
+            s
+        }
+        (true, Outcome::Fail | Outcome::NonStrict) => {
+            let failures = failures();
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(failures.first().cloned().unwrap_or_default());
-            s.set_type("conformance");
+            s.set_type(if case.outcome == Outcome::NonStrict {
+                "non-strict"
+            } else {
+                "conformance"
+            });
             s.set_description(format!("{}\nspec: {}", failures.join("\n"), case.spec));
             s
         }
-        Outcome::Error | Outcome::Timeout => {
+        (true, Outcome::Error | Outcome::Timeout) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             s.set_message(case.reason.clone().unwrap_or_default());
             s.set_type(if case.outcome == Outcome::Timeout {

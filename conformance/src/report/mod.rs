@@ -19,10 +19,26 @@ pub enum Outcome {
     Pass,
     /// At least one check failed.
     Fail,
+    /// Every check passed in the compat profile, but some event is not in
+    /// the strict profile's canonical form.
+    NonStrict,
     /// The case could not run (browser, page or scenario trouble).
     Error,
     /// The case exceeded its time limit.
     Timeout,
+}
+
+impl Outcome {
+    /// The word used in reports and progress lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::NonStrict => "non_strict",
+            Outcome::Error => "error",
+            Outcome::Timeout => "timeout",
+        }
+    }
 }
 
 /// The widget build under test.
@@ -62,9 +78,18 @@ pub struct CaseReport {
     pub outcome: Outcome,
     /// Wall time, milliseconds.
     pub duration_ms: u64,
+    /// Harness time: the wall time minus the time spent waiting for events
+    /// (which the scenario's own timers and the widget decide).
+    pub overhead_ms: u64,
     /// Why the case errored or timed out, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The outcome the expectations file lists, when not a pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Outcome>,
+    /// Whether the outcome differs from what was expected (a pass, unless
+    /// listed); what CI gates on.
+    pub unexpected: bool,
     /// Verdict per check.
     pub checks: Vec<CheckResult>,
     /// Steps and what they did.
@@ -86,6 +111,36 @@ pub struct Summary {
     pub errored: usize,
     /// Timed out.
     pub timed_out: usize,
+    /// Passed in compat but not strict.
+    pub non_strict: usize,
+    /// Outcomes other than expected (exit code 1 when any).
+    pub unexpected: usize,
+    /// Of those, cases listed as failing that now pass.
+    pub unexpected_passes: usize,
+}
+
+/// How long the run took, for the performance targets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Timing {
+    /// Wall time of the whole run, milliseconds.
+    pub suite_ms: u64,
+    /// Median per-case harness overhead, milliseconds.
+    pub overhead_median_ms: u64,
+    /// Largest per-case harness overhead, milliseconds.
+    pub overhead_max_ms: u64,
+}
+
+impl Timing {
+    /// Timing of these cases over a run of `wall`.
+    pub fn of(cases: &[CaseReport], wall: std::time::Duration) -> Self {
+        let mut overheads: Vec<u64> = cases.iter().map(|c| c.overhead_ms).collect();
+        overheads.sort_unstable();
+        Self {
+            suite_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
+            overhead_median_ms: overheads.get(overheads.len() / 2).copied().unwrap_or(0),
+            overhead_max_ms: overheads.last().copied().unwrap_or(0),
+        }
+    }
 }
 
 /// A whole run.
@@ -107,8 +162,12 @@ pub struct RunReport {
     pub widget: WidgetInfo,
     /// Browser used.
     pub browser: BrowserInfo,
+    /// Parallel workers (each a browser and a mock).
+    pub jobs: usize,
     /// Counts.
     pub summary: Summary,
+    /// Wall time and harness overhead.
+    pub timing: Timing,
     /// Every case, in run order.
     pub cases: Vec<CaseReport>,
 }
@@ -123,12 +182,31 @@ impl Summary {
             failed: count(Outcome::Fail),
             errored: count(Outcome::Error),
             timed_out: count(Outcome::Timeout),
+            non_strict: count(Outcome::NonStrict),
+            unexpected: cases.iter().filter(|c| c.unexpected).count(),
+            unexpected_passes: cases
+                .iter()
+                .filter(|c| c.unexpected && c.outcome == Outcome::Pass)
+                .count(),
         }
     }
 
-    /// Whether every case passed.
-    pub fn all_passed(&self) -> bool {
-        self.passed == self.total
+    /// Whether every case ended as expected: what exit code 0 means.
+    pub fn as_expected(&self) -> bool {
+        self.unexpected == 0
+    }
+}
+
+impl CaseReport {
+    /// Whether this outcome is what the run should accept: the expected
+    /// one, or a pass; a non-strict pass is accepted in the compat profile.
+    pub fn acceptable(&self, profile: jodo_contract::Profile) -> bool {
+        match (self.outcome, self.expected) {
+            (o, Some(e)) => o == e,
+            (Outcome::Pass, None) => true,
+            (Outcome::NonStrict, None) => profile == jodo_contract::Profile::Compat,
+            _ => false,
+        }
     }
 }
 
