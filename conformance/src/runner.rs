@@ -144,7 +144,6 @@ pub async fn run(
         (0..jobs).map(|_| worker(options, &schemas, &widget, &ctx, &queue, tx.clone())),
     );
     drop(tx);
-    let mut workers = std::pin::pin!(workers);
     let mut slots: Vec<Option<CaseReport>> = vec![None; cases.len()];
     let mut browser_info = None;
     let mut sdk_version = None;
@@ -163,20 +162,23 @@ pub async fn run(
             slots[index] = Some(*report);
         }
     };
-    let finished = loop {
-        tokio::select! {
-            Some(news) = rx.recv() => on_news(news, progress),
-            result = &mut workers => {
-                while let Ok(news) = rx.try_recv() {
-                    on_news(news, progress);
+    // Unfinished workers are dropped at the end of this block (Ctrl-C),
+    // which kills their browsers and drivers.
+    let finished = {
+        let mut workers = std::pin::pin!(workers);
+        loop {
+            tokio::select! {
+                Some(news) = rx.recv() => on_news(news, progress),
+                result = &mut workers => {
+                    while let Ok(news) = rx.try_recv() {
+                        on_news(news, progress);
+                    }
+                    break Some(result);
                 }
-                break Some(result);
+                () = &mut interrupt => break None,
             }
-            () = &mut interrupt => break None,
         }
     };
-    // Dropping unfinished workers kills their browsers and drivers.
-    drop(workers);
     match finished {
         None => return Err(RunError::Interrupted),
         Some(Err(e)) => return Err(e),
@@ -378,9 +380,7 @@ fn judge(report: &mut CaseReport, case: &Case, trace: CaseTrace, ctx: &CheckCont
     report.checks = checks::run_all(case, &trace, ctx);
     let only_schema_failed = report.checks.iter().all(|c| c.passed || c.name == "schema");
     let passes_in = |profile| checks::schema::check_in(&trace, ctx, profile).is_empty();
-    report.outcome = if !only_schema_failed {
-        Outcome::Fail
-    } else if !passes_in(Profile::Compat) {
+    report.outcome = if !only_schema_failed || !passes_in(Profile::Compat) {
         Outcome::Fail
     } else if passes_in(Profile::Strict) {
         Outcome::Pass

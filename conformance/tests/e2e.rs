@@ -205,6 +205,124 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
     );
 }
 
+/// Known failures, wptrunner style: a build failing only as listed passes
+/// the gate (here on two workers), and once it is fixed the listed case is
+/// reported as an unexpected pass, which fails the gate until the list is
+/// updated.
+#[test]
+fn expectations_accept_known_failures_and_report_unexpected_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let widget = mutant(
+        dir.path(),
+        "charCount(text) > MAX_CHARS)",
+        "charCount(text) > MAX_CHARS + 1)",
+    );
+    let expectations = dir.path().join("known.yaml");
+    std::fs::write(
+        &expectations,
+        "chat-length-codes: fail  # counts one too many\n",
+    )
+    .unwrap();
+    let marker = unique("expectations");
+    let reports = dir.path().join("known");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--jobs",
+            "2",
+            "--widget",
+            widget.to_str().unwrap(),
+            "--expectations",
+            expectations.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report = read_report(&reports);
+    assert_eq!(report.jobs, 2);
+    assert_eq!((report.summary.failed, report.summary.unexpected), (1, 0));
+    let listed = report
+        .cases
+        .iter()
+        .find(|c| c.id == "chat-length-codes")
+        .unwrap();
+    assert_eq!(
+        (listed.outcome, listed.expected),
+        (Outcome::Fail, Some(Outcome::Fail))
+    );
+    assert!(
+        stderr.contains("FAIL (expected) chat-length-codes"),
+        "{stderr}"
+    );
+
+    let fixed = dir.path().join("fixed");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--expectations",
+            expectations.to_str().unwrap(),
+            "--report-dir",
+            fixed.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report = read_report(&fixed);
+    assert_eq!(report.summary.unexpected_passes, 1);
+    assert!(
+        stderr.contains("UNEXPECTED PASS chat-length-codes"),
+        "{stderr}"
+    );
+    let junit = std::fs::read_to_string(fixed.join("junit.xml")).unwrap();
+    assert!(junit.contains("unexpected-pass"), "{junit}");
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+}
+
+/// Shards split the suite by case id: shard 2/3 runs one case of three.
+#[test]
+fn a_shard_runs_its_share_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique("shard");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--shard",
+            "2/3",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read_report(dir.path());
+    let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["chat-roundtrip"],
+        "sorted ids: chat-length-codes, chat-roundtrip, session-allocated"
+    );
+    let bad = binary(&marker, &["run", "--shard", "4/3"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("K <= N"));
+}
+
 #[test]
 fn ctrl_c_stops_the_run_and_leaves_no_process() {
     let dir = tempfile::tempdir().unwrap();
