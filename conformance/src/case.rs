@@ -251,6 +251,19 @@ pub fn parse(
     for (i, key) in case.expect.absent.iter().enumerate() {
         check_event(key, format!("/expect/absent/{i}"), &mut problems);
     }
+    for (i, rule) in case.rules.iter().enumerate() {
+        if catalog.rule(rule).is_none() {
+            problems.push(format!(
+                "at /rules/{i}: {rule:?} is not a rule of the catalogue ({})",
+                catalog
+                    .rules
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     if problems.is_empty() {
         Ok(case)
     } else {

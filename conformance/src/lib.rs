@@ -9,12 +9,14 @@
 //! - [`report`]: the typed run report and its renderings.
 //! - [`runner`]: a whole run, from mock start to report, on `--jobs`
 //!   workers; [`shard`] and [`expectations`] choose and judge its cases.
+//! - [`coverage`]: which catalogue entries the cases exercise.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
 pub mod browser;
 pub mod case;
 pub mod catalog_view;
 pub mod checks;
+pub mod coverage;
 pub mod executor;
 pub mod expectations;
 pub mod report;

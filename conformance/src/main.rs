@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jodo_conformance::browser::BrowserOptions;
+use jodo_conformance::coverage::Coverage;
 use jodo_conformance::expectations::Expectations;
 use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
 use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
@@ -38,6 +39,22 @@ enum Command {
     /// concerns. Exit codes: 0 every document valid, 1 a document invalid,
     /// 2 usage or read error.
     Validate(ValidateArgs),
+    /// Show which catalogue entries (methods, events, return codes, rules)
+    /// the cases exercise, and which none does.
+    ///
+    /// Exit codes: 0 every entry has a case, 1 some entry has none, 2 the
+    /// cases could not be read.
+    Coverage {
+        /// Folder of case files instead of the built-in cases.
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+        /// List only the entries no case exercises.
+        #[arg(long)]
+        uncovered: bool,
+        /// Print the matrix as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the catalogue of methods, events, status codes and external-data fields.
     Catalog {
         /// Print it as JSON instead of tables.
@@ -185,6 +202,11 @@ fn main() -> ExitCode {
         Command::Run(args) => runtime.block_on(run(args)),
         Command::Validate(args) => validate(&args),
         Command::Catalog { json } => catalog(json),
+        Command::Coverage {
+            cases,
+            uncovered,
+            json,
+        } => coverage(cases.as_deref(), uncovered, json),
     }
 }
 
@@ -235,6 +257,43 @@ fn validate(args: &ValidateArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn coverage(dir: Option<&std::path::Path>, uncovered: bool, json: bool) -> ExitCode {
+    let schemas = match load_schemas() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let cases = match dir {
+        Some(dir) => jodo_conformance::case::from_dir(dir, &schemas),
+        None => jodo_conformance::case::builtin(&schemas),
+    };
+    let cases = match cases {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cov = Coverage::of(schemas.catalog(), &cases);
+    if json {
+        match serde_json::to_string_pretty(&cov) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        print!("{}", cov.table(uncovered));
+    }
+    let missing = cov.uncovered().count();
+    if missing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("catalogue entries exercised by no case: {missing}");
+        ExitCode::from(1)
     }
 }
 
@@ -318,6 +377,7 @@ async fn run(args: RunArgs) -> ExitCode {
                 s.unexpected,
                 s.unexpected_passes
             );
+            eprintln!("{}", report.coverage.summary_line());
             let t = &report.timing;
             eprintln!(
                 "timing: suite {:.1} s wall with {} worker(s) (target <= 30 s); harness overhead per case median {} ms, max {} ms (target <= 150 ms)",

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use crate::browser::{Browser, BrowserError, BrowserOptions};
 use crate::case::{self, Case, CaseError};
 use crate::checks::{self, CheckContext};
+use crate::coverage::Coverage;
 use crate::executor::{self, CaseTrace, HarnessError, duration_ms};
 use crate::expectations::Expectations;
 use crate::report::{BrowserInfo, CaseReport, Outcome, RunReport, Summary, Timing, WidgetInfo};
@@ -204,6 +205,7 @@ pub async fn run(
         jobs,
         summary: Summary::of(&reports),
         timing,
+        coverage: Coverage::of(schemas.catalog(), &cases),
         cases: reports,
     })
 }

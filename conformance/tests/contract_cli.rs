@@ -58,3 +58,52 @@ fn catalog_json_is_the_catalogue() {
         "{table}"
     );
 }
+
+/// `coverage` fails while a catalogue entry has no case, names the
+/// entries, and agrees with its JSON form; a folder holding only cases
+/// for a part of the catalogue covers less.
+#[test]
+fn coverage_lists_entries_without_cases_and_fails() {
+    let (code, text) = run(&["coverage", "--uncovered"], "");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("StartBrowsing"), "{text}");
+    assert!(
+        !text.contains("chat-roundtrip"),
+        "--uncovered hides covered rows: {text}"
+    );
+    let (code, json) = run(&["coverage", "--json"], "");
+    assert_eq!(code, Some(1));
+    let start = json.find('{').unwrap();
+    let end = json.rfind('}').unwrap();
+    let cov: serde_json::Value = serde_json::from_str(&json[start..=end]).unwrap();
+    let uncovered = cov["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cases"].as_array().unwrap().is_empty())
+        .count();
+    assert!(
+        text.contains(&format!("exercised by no case: {uncovered}")),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases/session-allocated.yaml");
+    std::fs::copy(source, dir.path().join("session-allocated.yaml")).unwrap();
+    let (_, one) = run(
+        &[
+            "coverage",
+            "--json",
+            "--cases",
+            dir.path().to_str().unwrap(),
+        ],
+        "",
+    );
+    let start = one.find('{').unwrap();
+    let end = one.rfind('}').unwrap();
+    let one: serde_json::Value = serde_json::from_str(&one[start..=end]).unwrap();
+    assert!(one["score"].as_f64().unwrap() < cov["score"].as_f64().unwrap());
+    let (code, text) = run(&["coverage", "--cases", "/nonexistent-jodo-cases"], "");
+    assert_eq!(code, Some(2), "{text}");
+}

@@ -167,6 +167,13 @@ pub struct StatusCode {
     pub kind: String,
 }
 
+impl Catalog {
+    /// A rule by id.
+    pub fn rule(&self, id: &str) -> Option<&RuleEntry> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
 /// One external-data field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExtdataField {
@@ -193,6 +200,22 @@ pub struct Catalog {
     pub status_codes: Vec<StatusCode>,
     /// Every external-data field.
     pub extdata_fields: Vec<ExtdataField>,
+    /// Contract rules cases are tagged with.
+    #[serde(default)]
+    pub rules: Vec<RuleEntry>,
+}
+
+/// A contract rule: what cases name in their `rules:` tags, so coverage
+/// can tell which rules no case exercises.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleEntry {
+    /// Stable id, used in failures and tags.
+    pub id: String,
+    /// `trace` (the rule engine checks it on every trace) or `case` (a
+    /// case's own steps and expectations check it).
+    pub checked_by: String,
+    /// One line for reports.
+    pub summary: String,
 }
 
 impl Catalog {

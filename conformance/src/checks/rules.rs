@@ -94,6 +94,19 @@ fn no_keys_in_eventdata(events: &[&Value], ctx: &CheckContext<'_>) -> Vec<String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_engine_rule_is_a_trace_rule_of_the_catalogue_and_back() {
+        let catalog = jodo_contract::Catalog::embedded().unwrap();
+        let engine: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        let listed: Vec<&str> = catalog
+            .rules
+            .iter()
+            .filter(|r| r.checked_by == "trace")
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(engine, listed);
+    }
+
     use super::*;
     use crate::executor::ProbeEvent;
     use jodo_contract::SchemaSet;

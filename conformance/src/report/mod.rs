@@ -168,6 +168,8 @@ pub struct RunReport {
     pub summary: Summary,
     /// Wall time and harness overhead.
     pub timing: Timing,
+    /// What the cases of this run exercise of the catalogue.
+    pub coverage: crate::coverage::Coverage,
     /// Every case, in run order.
     pub cases: Vec<CaseReport>,
 }
