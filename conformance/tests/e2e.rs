@@ -198,6 +198,19 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
     assert!(stderr.contains("return-code:SendChatMessage"), "{stderr}");
     let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\""), "{junit}");
+    // The certification report says so, names the build and the broken
+    // rule with its diff, and stands alone: no script, no external resource.
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(html.contains("Does not conform"), "{html}");
+    assert!(html.contains(&report.widget.sha256));
+    assert!(html.contains("return-code:SendChatMessage"));
+    assert!(html.contains("- expected 3") && html.contains("+ actual   1"));
+    for outside in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(
+            !html.contains(outside),
+            "report.html refers outside itself: {outside}"
+        );
+    }
     assert_eq!(
         leftovers(&marker),
         Vec::<String>::new(),

@@ -1,6 +1,7 @@
 //! The run report: one typed value that *is* `report.json`; JUnit (and
 //! later HTML) are renderings of it. Reporters never decide verdicts.
 
+pub mod html;
 pub mod junit;
 
 use std::path::Path;
@@ -212,7 +213,7 @@ impl CaseReport {
     }
 }
 
-/// Writes `report.json` and `junit.xml` into `dir`, creating it.
+/// Writes `report.json`, `junit.xml` and `report.html` into `dir`, creating it.
 ///
 /// # Errors
 /// The I/O error with the path.
@@ -221,5 +222,6 @@ pub fn write_all(report: &RunReport, dir: &Path) -> std::io::Result<()> {
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json)?;
     std::fs::write(dir.join("junit.xml"), junit::render(report))?;
+    std::fs::write(dir.join("report.html"), html::render(report))?;
     Ok(())
 }
