@@ -79,9 +79,9 @@ pub fn render(report: &RunReport) -> String {
         case_section(&mut h, case);
     }
     uncovered(&mut h, report);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<footer>jodo-conformance {} · report format {} · the same results are in report.json (machine-readable) and junit.xml</footer></main></body></html>\n",
+        "<footer>jodo-conformance {} · report format {} · the same results are in report.json (machine-readable) and junit.xml</footer></main></body></html>",
         esc(&report.tool_version),
         report.report_version
     );
