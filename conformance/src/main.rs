@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use jodo_conformance::browser::BrowserOptions;
+use jodo_conformance::browser::{BrowserKind, BrowserOptions};
 use jodo_conformance::coverage::Coverage;
 use jodo_conformance::expectations::Expectations;
 use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
@@ -15,9 +15,9 @@ use jodo_contract::{Profile, SchemaSet};
 
 /// Browser-driven conformance suite for Jodo widget builds.
 ///
-/// Starts the mock Jodo backend in-process, drives headless Chromium through
-/// WebDriver (Debian's chromium and chromium-driver), runs every case, checks
-/// each event against the contract, and writes report.json and junit.xml.
+/// Starts the mock Jodo backend in-process, drives headless Chromium or
+/// Firefox through WebDriver, runs every case, checks each event against
+/// the contract, and writes report.html, report.json and junit.xml.
 ///
 /// Exit codes: 0 every case passed (or ended as the expectations file
 /// says), 1 a case failed or passed unexpectedly, 2 the run could not
@@ -99,7 +99,10 @@ struct RunArgs {
     /// is replaced, and the run goes on.
     #[arg(long, value_name = "MS")]
     timeout: Option<u64>,
-    /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local chromedriver.
+    /// Browser: chromium (chromium + chromium-driver) or firefox (firefox-esr + geckodriver).
+    #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+    browser: BrowserKind,
+    /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local driver.
     #[arg(long, value_name = "URL")]
     webdriver: Option<String>,
     /// Parallel workers, each with its own browser and mock.
@@ -335,6 +338,7 @@ async fn run(args: RunArgs) -> ExitCode {
         cases_dir: args.cases,
         filter: args.filter,
         browser: BrowserOptions {
+            kind: args.browser,
             webdriver_url: args.webdriver,
         },
         profile: args.profile,

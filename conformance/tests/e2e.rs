@@ -500,3 +500,34 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
         );
     }
 }
+
+/// The same suite in Firefox ESR through geckodriver: every case passes,
+/// the report names the browser, and no process outlives the run.
+#[test]
+fn reference_build_passes_in_firefox_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique("firefox");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--browser",
+            "firefox",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report = read_report(dir.path());
+    assert_eq!(report.browser.name, "firefox");
+    assert!(report.summary.total >= 3 && report.summary.passed == report.summary.total);
+    assert_eq!(report.widget.sdk_version.as_deref(), Some("2.0.0-ref.1"));
+    assert_eq!(
+        leftovers(&marker),
+        Vec::<String>::new(),
+        "processes outlived the run"
+    );
+}

@@ -1,8 +1,8 @@
-//! The local WebDriver process (chromedriver).
+//! The local WebDriver process (chromedriver or geckodriver).
 //!
 //! It runs in a process group of its own, so one signal to the group ends
 //! the driver *and* every browser process it spawned; killing the driver
-//! alone leaves Chromium orphaned. The group is killed on drop, so a panic
+//! alone leaves the browser orphaned. The group is killed on drop, so a panic
 //! or an early return cannot leak processes.
 
 use std::path::{Path, PathBuf};
@@ -31,23 +31,55 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 impl Driver {
-    /// Starts chromedriver on a port of its own choosing and waits until it
-    /// says which one.
+    /// Starts chromedriver on a port of its own choosing.
     ///
     /// # Errors
-    /// [`BrowserError::Missing`] when chromedriver is not installed,
-    /// [`BrowserError::DriverStart`] when it does not come up.
+    /// See [`Driver::start`].
     pub async fn chromedriver(tmpdir: &Path) -> Result<Self, BrowserError> {
-        let binary = find_on_path("chromedriver").ok_or(BrowserError::Missing {
-            what: "chromedriver",
-        })?;
+        Self::start(
+            "chromedriver",
+            &["--port=0"],
+            "started successfully on port ",
+            tmpdir,
+        )
+        .await
+    }
+
+    /// Starts geckodriver on a port of its own choosing.
+    ///
+    /// # Errors
+    /// See [`Driver::start`].
+    pub async fn geckodriver(tmpdir: &Path) -> Result<Self, BrowserError> {
+        Self::start(
+            "geckodriver",
+            &["--port", "0"],
+            "Listening on 127.0.0.1:",
+            tmpdir,
+        )
+        .await
+    }
+
+    /// Starts a driver and waits (at most 20 s) until it logs its port
+    /// after `marker`, on stdout or stderr. Browser profiles and temporary
+    /// files go under `tmpdir`.
+    ///
+    /// # Errors
+    /// [`BrowserError::Missing`] when the driver is not installed,
+    /// [`BrowserError::DriverStart`] when it does not come up.
+    async fn start(
+        name: &'static str,
+        args: &[&str],
+        marker: &'static str,
+        tmpdir: &Path,
+    ) -> Result<Self, BrowserError> {
+        let binary = find_on_path(name).ok_or(BrowserError::Missing { what: name })?;
         let mut child = Command::new(&binary)
-            .arg("--port=0")
+            .args(args)
             .env("TMPDIR", tmpdir)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
@@ -56,21 +88,37 @@ impl Driver {
         let pgid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
-            .ok_or_else(|| BrowserError::DriverStart("chromedriver exited at once".into()))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| BrowserError::DriverStart("no stdout from chromedriver".into()))?;
-        let mut lines = BufReader::new(stdout).lines();
+            .ok_or_else(|| BrowserError::DriverStart(format!("{name} exited at once")))?;
+        // Both streams are drained for the driver's whole life, so it never
+        // blocks on a full pipe; lines go to the port search until found.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        if let Some(out) = child.stdout.take() {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(out).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(err).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = tx.send(line);
+                }
+            });
+        }
         let mut driver = Self {
             child,
             pgid,
             port: 0,
         };
         let port = tokio::time::timeout(Duration::from_secs(20), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    return rest.trim_end_matches('.').trim().parse::<u16>().ok();
+            while let Some(line) = rx.recv().await {
+                if let Some(rest) = line.split(marker).nth(1) {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    return digits.parse::<u16>().ok();
                 }
             }
             None
@@ -80,12 +128,10 @@ impl Driver {
         .flatten();
         let Some(port) = port else {
             driver.kill();
-            return Err(BrowserError::DriverStart(
-                "chromedriver did not report its port within 20 s".into(),
-            ));
+            return Err(BrowserError::DriverStart(format!(
+                "{name} did not report its port within 20 s"
+            )));
         };
-        // Keep draining stdout so the driver never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         driver.port = port;
         Ok(driver)
     }

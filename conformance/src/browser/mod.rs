@@ -1,10 +1,10 @@
 //! Real browsers through WebDriver: the driver process and the session.
 //!
-//! [`driver`] owns the chromedriver process and guarantees it and every
+//! [`driver`] owns the chromedriver or geckodriver process and guarantees it and every
 //! browser it started are gone when it is dropped; [`session`] opens a
 //! WebDriver session with the capabilities measured to work here.
 
 pub mod driver;
 pub mod session;
 
-pub use session::{Browser, BrowserError, BrowserOptions};
+pub use session::{Browser, BrowserError, BrowserKind, BrowserOptions};

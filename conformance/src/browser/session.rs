@@ -11,7 +11,9 @@ use super::driver::{Driver, find_on_path};
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
     /// A program is not installed.
-    #[error("{what} is not installed; on Debian run: apt-get install -y chromium chromium-driver")]
+    #[error(
+        "{what} is not installed; scripts/install-deps installs it (chromium and chromium-driver, firefox-esr from apt; geckodriver with `cargo install geckodriver --locked`)"
+    )]
     Missing {
         /// The missing program.
         what: &'static str,
@@ -32,12 +34,28 @@ pub enum BrowserError {
     Profile(std::io::Error),
 }
 
+/// Which browser to drive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrowserKind {
+    /// Debian's chromium through chromedriver.
+    #[default]
+    Chromium,
+    /// Debian's firefox-esr through geckodriver.
+    Firefox,
+}
+
 /// How to get a browser.
 #[derive(Debug, Clone, Default)]
 pub struct BrowserOptions {
-    /// A remote WebDriver endpoint instead of a local chromedriver.
+    /// Which browser.
+    pub kind: BrowserKind,
+    /// A remote WebDriver endpoint instead of a local driver.
     pub webdriver_url: Option<String>,
 }
+
+/// Where Debian puts Firefox ESR's real binary (`/usr/bin/firefox-esr` is
+/// a wrapper script geckodriver cannot always manage).
+const FIREFOX_BINARY: &str = "/usr/lib/firefox-esr/firefox-esr";
 
 /// A browser session plus the processes and files it needs; [`Browser::shutdown`]
 /// (or drop) leaves nothing behind.
@@ -53,7 +71,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts headless Chromium with fake media devices and a fresh profile.
+    /// Starts the headless browser with fake media devices and a fresh profile.
     ///
     /// # Errors
     /// [`BrowserError`] saying what is missing or failed.
@@ -62,9 +80,9 @@ impl Browser {
             .prefix("jodo-browser-")
             .tempdir()
             .map_err(BrowserError::Profile)?;
-        let (driver, url) = match &options.webdriver_url {
-            Some(url) => (None, url.clone()),
-            None => {
+        let (driver, url) = match (&options.webdriver_url, options.kind) {
+            (Some(url), _) => (None, url.clone()),
+            (None, BrowserKind::Chromium) => {
                 if find_on_path("chromium").is_none() {
                     return Err(BrowserError::Missing { what: "chromium" });
                 }
@@ -72,28 +90,56 @@ impl Browser {
                 let url = driver.url();
                 (Some(driver), url)
             }
+            (None, BrowserKind::Firefox) => {
+                if !std::path::Path::new(FIREFOX_BINARY).is_file() {
+                    return Err(BrowserError::Missing {
+                        what: "firefox-esr",
+                    });
+                }
+                let driver = Driver::geckodriver(tmp.path()).await?;
+                let url = driver.url();
+                (Some(driver), url)
+            }
         };
-        let profile = tmp.path().join("profile");
         let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
         caps.insert("acceptInsecureCerts".into(), json!(true));
         caps.insert(
             "timeouts".into(),
             json!({"script": 60_000, "pageLoad": 15_000}),
         );
-        let mut chrome = json!({"args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-quic", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            format!("--user-data-dir={}", profile.display()),
-        ]});
-        if driver.is_some() {
-            if let Some(binary) = find_on_path("chromium") {
-                chrome["binary"] = json!(binary);
+        match options.kind {
+            BrowserKind::Chromium => {
+                let profile = tmp.path().join("profile");
+                caps.insert("browserName".into(), json!("chrome"));
+                let mut chrome = json!({"args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-quic", "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    format!("--user-data-dir={}", profile.display()),
+                ]});
+                if driver.is_some() {
+                    if let Some(binary) = find_on_path("chromium") {
+                        chrome["binary"] = json!(binary);
+                    }
+                }
+                caps.insert("goog:chromeOptions".into(), chrome);
+            }
+            BrowserKind::Firefox => {
+                caps.insert("browserName".into(), json!("firefox"));
+                let mut firefox = json!({
+                    "args": ["-headless"],
+                    "prefs": {
+                        "media.navigator.streams.fake": true,
+                        "media.navigator.permission.disabled": true
+                    }
+                });
+                if driver.is_some() {
+                    firefox["binary"] = json!(FIREFOX_BINARY);
+                }
+                caps.insert("moz:firefoxOptions".into(), firefox);
             }
         }
-        caps.insert("goog:chromeOptions".into(), chrome);
         let connector = ClientBuilder::rustls().map_err(|e| BrowserError::Session {
             url: url.clone(),
             message: e.to_string(),
