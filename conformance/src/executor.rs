@@ -74,6 +74,9 @@ pub struct ProbeRecord {
     /// Uncaught errors in the page.
     #[serde(default)]
     pub errors: Vec<Value>,
+    /// SDK calls the runner made, with page times (for consent checks).
+    #[serde(default)]
+    pub calls: Vec<Value>,
 }
 
 /// One eventdata as received.
@@ -200,7 +203,7 @@ pub async fn read_probe(client: &Client) -> Result<ProbeRecord, HarnessError> {
     let raw = client
         .execute(
             "var p = window.__jodoProbe; return p ? {events: p.events, sockets: p.sockets, \
-             requests: p.requests, media: p.media, errors: p.errors} : null;",
+             requests: p.requests, media: p.media, errors: p.errors, calls: p.calls} : null;",
             vec![],
         )
         .await?;

@@ -144,6 +144,15 @@ async fn reference_build_passes_every_case_in_chromium() {
     assert!(
         roundtrip
             .probe
+            .calls
+            .iter()
+            .any(|c| c["path"] == "jodoInitBOT.SendChatMessage"),
+        "the probe records the calls consent checks judge by: {:?}",
+        roundtrip.probe.calls
+    );
+    assert!(
+        roundtrip
+            .probe
             .requests
             .iter()
             .all(|r| r["url"].as_str().unwrap().starts_with("https://"))

@@ -131,6 +131,11 @@ pub struct MethodEntry {
     pub section: String,
     /// Parameters in call order.
     pub params: Vec<Param>,
+    /// Capture devices (microphone, camera, screen) the visitor consents to
+    /// by calling this method; capture before such a call breaks the
+    /// no-media-before-consent rule.
+    #[serde(default)]
+    pub consent: Vec<String>,
     /// Documented return codes and their meaning; empty when the spec is silent.
     pub returns: BTreeMap<String, String>,
     /// `media/eventtype` keys the call leads to.

@@ -10,7 +10,13 @@ use crate::executor::CaseTrace;
 /// One rule: a stable id and a function from the trace to failures.
 struct Rule {
     id: &'static str,
-    check: fn(&[&Value], &CheckContext<'_>) -> Vec<String>,
+    check: fn(&Trace<'_>, &CheckContext<'_>) -> Vec<String>,
+}
+
+/// What rules read: the eventdata in order and the page probe's records.
+struct Trace<'a> {
+    events: Vec<&'a Value>,
+    probe: &'a crate::executor::ProbeRecord,
 }
 
 const RULES: &[Rule] = &[
@@ -26,15 +32,26 @@ const RULES: &[Rule] = &[
         id: "no-keys-in-eventdata",
         check: no_keys_in_eventdata,
     },
+    Rule {
+        id: "secure-transport",
+        check: secure_transport,
+    },
+    Rule {
+        id: "no-media-before-consent",
+        check: no_media_before_consent,
+    },
 ];
 
 /// Failures of every rule, each naming its rule.
 pub fn check(trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<Failure> {
-    let events: Vec<&Value> = trace.probe.events.iter().map(|e| &e.event).collect();
+    let t = Trace {
+        events: trace.probe.events.iter().map(|e| &e.event).collect(),
+        probe: &trace.probe,
+    };
     RULES
         .iter()
         .flat_map(|rule| {
-            (rule.check)(&events, ctx)
+            (rule.check)(&t, ctx)
                 .into_iter()
                 .map(move |message| Failure::new(rule.id, message))
         })
@@ -42,7 +59,8 @@ pub fn check(trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<Failure> {
 }
 
 /// Every messageid appears once within the session.
-fn unique_messageid(events: &[&Value], _: &CheckContext<'_>) -> Vec<String> {
+fn unique_messageid(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
+    let events = &t.events;
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     for (i, e) in events.iter().enumerate() {
@@ -59,7 +77,8 @@ fn unique_messageid(events: &[&Value], _: &CheckContext<'_>) -> Vec<String> {
 }
 
 /// After session/ended only sessionEnd events may reach the page.
-fn nothing_after_ended(events: &[&Value], _: &CheckContext<'_>) -> Vec<String> {
+fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
+    let events = &t.events;
     let Some(ended) = events.iter().position(|e| event_key(e) == "session/ended") else {
         return Vec::new();
     };
@@ -78,7 +97,8 @@ fn nothing_after_ended(events: &[&Value], _: &CheckContext<'_>) -> Vec<String> {
 }
 
 /// Neither key appears in any string of any eventdata.
-fn no_keys_in_eventdata(events: &[&Value], ctx: &CheckContext<'_>) -> Vec<String> {
+fn no_keys_in_eventdata(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
+    let events = &t.events;
     let mut out = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let text = e.to_string();
@@ -86,6 +106,82 @@ fn no_keys_in_eventdata(events: &[&Value], ctx: &CheckContext<'_>) -> Vec<String
             if !secret.is_empty() && text.contains(secret.as_str()) {
                 let which = if n == 0 { "akey" } else { "skey" };
                 out.push(format!("event {i} ({}) contains the {which}", event_key(e)));
+            }
+        }
+    }
+    out
+}
+
+/// Sockets are wss:// and requests https:// (a relative URL inherits the
+/// page's https origin).
+fn secure_transport(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
+    let insecure = |url: &str, secure: &str| {
+        url.split_once("://")
+            .is_some_and(|(scheme, _)| !scheme.eq_ignore_ascii_case(secure))
+    };
+    let url = |v: &Value| {
+        v.get("url")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let sockets = t
+        .probe
+        .sockets
+        .iter()
+        .map(url)
+        .filter(|u| insecure(u, "wss"));
+    let requests = t
+        .probe
+        .requests
+        .iter()
+        .map(url)
+        .filter(|u| insecure(u, "https"));
+    sockets
+        .map(|u| format!("the widget opened a WebSocket to {u}, not wss://"))
+        .chain(requests.map(|u| format!("the widget requested {u}, not https://")))
+        .collect()
+}
+
+/// Every capture (getUserMedia, getDisplayMedia) needs, earlier in page
+/// time, a call to a method whose catalogue consent covers each device it
+/// asks for.
+fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
+    let catalog = ctx.schemas.catalog();
+    let at = |v: &Value| v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX);
+    let mut out = Vec::new();
+    for capture in &t.probe.media {
+        let api = capture.get("api").and_then(Value::as_str).unwrap_or("");
+        let wants = |k: &str| {
+            capture
+                .get("constraints")
+                .and_then(|c| c.get(k))
+                .is_some_and(|v| v != &Value::Bool(false) && !v.is_null())
+        };
+        let devices: Vec<&str> = if api == "getDisplayMedia" {
+            vec!["screen"]
+        } else {
+            [("camera", "video"), ("microphone", "audio")]
+                .into_iter()
+                .filter(|(_, k)| wants(k))
+                .map(|(d, _)| d)
+                .collect()
+        };
+        let consented: Vec<&str> = t
+            .probe
+            .calls
+            .iter()
+            .filter(|c| at(c) <= at(capture))
+            .filter_map(|c| c.get("path").and_then(Value::as_str))
+            .filter_map(|path| catalog.method(path.rsplit('.').next().unwrap_or(path)))
+            .flat_map(|m| m.consent.iter().map(String::as_str))
+            .collect();
+        for device in devices {
+            if !consented.contains(&device) {
+                out.push(format!(
+                    "{api} asked for the {device} at {:.0} ms before any call consenting to it",
+                    at(capture)
+                ));
             }
         }
     }
@@ -134,6 +230,48 @@ mod tests {
             secrets: vec!["AK".into(), "SK".into()],
         };
         check(t, &ctx).into_iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn insecure_transport_is_caught_and_relative_urls_are_not() {
+        let mut t = trace(vec![]);
+        t.probe.sockets = vec![json!({"url": "wss://h/x"}), json!({"url": "ws://h/x"})];
+        t.probe.requests = vec![
+            json!({"url": "https://h/a"}),
+            json!({"url": "/relative"}),
+            json!({"url": "http://h/b"}),
+        ];
+        let broken = rules_broken(&t);
+        assert_eq!(
+            broken,
+            ["secure-transport", "secure-transport"],
+            "{broken:?}"
+        );
+    }
+
+    #[test]
+    fn capture_needs_an_earlier_consenting_call() {
+        let mut t = trace(vec![]);
+        t.probe.calls = vec![
+            json!({"at": 10.0, "path": "jodoInitBOT.SendChatMessage"}),
+            json!({"at": 50.0, "path": "jodoInitBOT.AcceptVoice"}),
+        ];
+        // Microphone after AcceptVoice: fine.
+        t.probe.media =
+            vec![json!({"at": 60.0, "api": "getUserMedia", "constraints": {"audio": true}})];
+        assert!(rules_broken(&t).is_empty());
+        // Camera too: AcceptVoice does not consent to it.
+        t.probe.media = vec![
+            json!({"at": 60.0, "api": "getUserMedia", "constraints": {"audio": true, "video": {}}}),
+        ];
+        assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
+        // Microphone before the consent.
+        t.probe.media =
+            vec![json!({"at": 20.0, "api": "getUserMedia", "constraints": {"audio": true}})];
+        assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
+        // Screen needs a screenshare consent.
+        t.probe.media = vec![json!({"at": 60.0, "api": "getDisplayMedia", "constraints": {}})];
+        assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
     }
 
     #[test]
