@@ -40,6 +40,13 @@ pub struct Case {
     /// What the trace must show.
     #[serde(default)]
     pub expect: Expect,
+    /// Whether the normalised event trace must equal the golden one kept
+    /// in `snapshots/<id>.snap` beside the case.
+    #[serde(default)]
+    pub golden: bool,
+    /// The golden snapshot file's text, when there is one.
+    #[serde(skip)]
+    pub golden_snapshot: Option<String>,
 }
 
 /// One step.
@@ -126,11 +133,21 @@ pub fn builtin(schemas: &SchemaSet) -> Result<Vec<Case>, CaseError> {
         let name = file.path().to_string_lossy().into_owned();
         if let Some(id) = name.strip_suffix(".yaml") {
             let text = file.contents_utf8().unwrap_or_default();
-            cases.push(parse(text, &name, Some(id), schemas)?);
+            let mut case = parse(text, &name, Some(id), schemas)?;
+            case.golden_snapshot = BUILTIN
+                .get_file(format!("snapshots/{id}.snap"))
+                .and_then(|f| f.contents_utf8())
+                .map(str::to_owned);
+            cases.push(case);
         }
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(cases)
+}
+
+/// Where a case in `dir` keeps its golden trace.
+pub fn golden_path(dir: &Path, id: &str) -> std::path::PathBuf {
+    dir.join("snapshots").join(format!("{id}.snap"))
 }
 
 /// Every `*.yaml` case in a directory, sorted by id.
@@ -151,12 +168,9 @@ pub fn from_dir(dir: &Path, schemas: &SchemaSet) -> Result<Vec<Case>, CaseError>
                 source,
             })?;
             let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            cases.push(parse(
-                &text,
-                &path.display().to_string(),
-                id.as_deref(),
-                schemas,
-            )?);
+            let mut case = parse(&text, &path.display().to_string(), id.as_deref(), schemas)?;
+            case.golden_snapshot = std::fs::read_to_string(golden_path(dir, &case.id)).ok();
+            cases.push(case);
         }
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));

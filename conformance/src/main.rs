@@ -118,6 +118,11 @@ struct RunArgs {
     /// unexpected pass and does, so the file stays current.
     #[arg(long, value_name = "FILE")]
     expectations: Option<PathBuf>,
+    /// Write the golden trace of every `golden: true` case from this run:
+    /// into DIR/snapshots/ with --cases DIR, else into the report folder's
+    /// snapshots/ (copy them beside your cases after reviewing them).
+    #[arg(long)]
+    update_golden: bool,
 }
 
 /// Progress on stderr: a bar on a terminal, one line per case either way.
@@ -322,6 +327,25 @@ fn catalog(json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Writes the golden trace of each golden case of a run (those carrying a
+/// golden-trace check) into `dir/snapshots/`.
+fn write_goldens(report: &report::RunReport, dir: &std::path::Path) -> std::io::Result<()> {
+    use jodo_conformance::checks::golden;
+    for case in &report.cases {
+        if !case.checks.iter().any(|c| c.name == "golden-trace") {
+            continue;
+        }
+        let path = jodo_conformance::case::golden_path(dir, &case.id);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let content = golden::normalise_events(&case.probe.events);
+        std::fs::write(&path, golden::snapshot_file(&case.id, &content))?;
+        eprintln!("wrote golden trace {}", path.display());
+    }
+    Ok(())
+}
+
 async fn run(args: RunArgs) -> ExitCode {
     let expectations = match &args.expectations {
         None => Expectations::default(),
@@ -335,7 +359,7 @@ async fn run(args: RunArgs) -> ExitCode {
     };
     let options = RunOptions {
         widget: args.widget,
-        cases_dir: args.cases,
+        cases_dir: args.cases.clone(),
         filter: args.filter,
         browser: BrowserOptions {
             kind: args.browser,
@@ -364,6 +388,19 @@ async fn run(args: RunArgs) -> ExitCode {
                     args.report_dir.display()
                 );
                 return ExitCode::from(2);
+            }
+            if args.update_golden {
+                let dir = args
+                    .cases
+                    .clone()
+                    .unwrap_or_else(|| args.report_dir.clone());
+                if let Err(e) = write_goldens(&report, &dir) {
+                    eprintln!(
+                        "error: cannot write golden traces under {}: {e}",
+                        dir.display()
+                    );
+                    return ExitCode::from(2);
+                }
             }
             let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
             for stale in options.expectations.unknown(&ids) {

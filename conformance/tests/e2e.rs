@@ -97,6 +97,26 @@ async fn reference_build_passes_every_case_in_chromium() {
     let report = runner::run(&RunOptions::default(), &mut (), std::future::pending())
         .await
         .expect("the run happens");
+    // Golden cases: their normalised traces are insta snapshots beside the
+    // cases (`cargo insta review` accepts a deliberate change), and the
+    // runner compared the same files during the run.
+    let mut goldens = 0;
+    for case in &report.cases {
+        if case.checks.iter().any(|c| c.name == "golden-trace") {
+            goldens += 1;
+            let mut settings = insta::Settings::clone_current();
+            settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/cases/snapshots"));
+            settings.set_prepend_module_to_snapshot(false);
+            settings.set_omit_expression(true);
+            settings.bind(|| {
+                insta::assert_snapshot!(
+                    case.id.clone(),
+                    jodo_conformance::checks::golden::normalise_events(&case.probe.events)
+                );
+            });
+        }
+    }
+    assert!(goldens >= 1, "at least one case keeps a golden trace");
     let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
     for id in ["session-allocated", "chat-roundtrip", "chat-length-codes"] {
         assert!(ids.contains(&id), "case {id} ran: {ids:?}");
@@ -539,4 +559,48 @@ fn reference_build_passes_in_firefox_and_leaves_no_process() {
         Vec::<String>::new(),
         "processes outlived the run"
     );
+}
+
+/// An integrator's golden case: without a snapshot it fails and says how to
+/// make one; `--update-golden` writes it beside the case; then it passes.
+#[test]
+fn update_golden_writes_the_snapshot_an_integrator_case_then_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("cases/chat-roundtrip.yaml"),
+        cases.join("chat-roundtrip.yaml"),
+    )
+    .unwrap();
+    let marker = unique("golden");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--cases",
+            cases.to_str().unwrap(),
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = binary(&marker, &args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--update-golden"), "{stderr}");
+    let (_, stderr) = run(&["--update-golden"]);
+    let snap = cases.join("snapshots/chat-roundtrip.snap");
+    assert!(snap.is_file(), "{stderr}");
+    assert!(
+        std::fs::read_to_string(&snap)
+            .unwrap()
+            .contains("Emma here. You wrote: Hello")
+    );
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
 }

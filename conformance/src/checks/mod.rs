@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod expectations;
+pub mod golden;
 pub mod rules;
 pub mod schema;
 pub mod steps;
@@ -82,13 +83,20 @@ impl CheckResult {
 
 /// Runs every check on a trace, in report order.
 pub fn run_all(case: &Case, trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<CheckResult> {
-    vec![
+    let mut results = vec![
         CheckResult::from_failures("steps", steps::check(trace)),
         CheckResult::from_failures("return-codes", codes::check(trace)),
         CheckResult::from_failures("schema", schema::check(trace, ctx)),
         CheckResult::from_failures("expectations", expectations::check(case, trace)),
         CheckResult::from_failures("rules", rules::check(trace, ctx)),
-    ]
+    ];
+    if case.golden {
+        results.push(CheckResult::from_failures(
+            "golden-trace",
+            golden::check(&case.id, case.golden_snapshot.as_deref(), trace),
+        ));
+    }
+    results
 }
 
 /// `media/eventtype` of an eventdata, or `?/?`.
