@@ -83,6 +83,9 @@ pub struct Expect {
     /// Events that must not occur.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// Events that must occur exactly this many times.
+    #[serde(default)]
+    pub counts: std::collections::BTreeMap<String, usize>,
 }
 
 /// One expected event.
@@ -264,6 +267,9 @@ pub fn parse(
     }
     for (i, key) in case.expect.absent.iter().enumerate() {
         check_event(key, format!("/expect/absent/{i}"), &mut problems);
+    }
+    for key in case.expect.counts.keys() {
+        check_event(key, format!("/expect/counts/{key}"), &mut problems);
     }
     for (i, rule) in case.rules.iter().enumerate() {
         if catalog.rule(rule).is_none() {

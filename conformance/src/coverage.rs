@@ -169,7 +169,15 @@ fn events(case: &Case) -> impl Iterator<Item = &str> {
         Step::Wait { wait, .. } => Some(wait.as_str()),
         Step::Call { .. } => None,
     });
-    waits.chain(case.expect.in_order.iter().map(|e| e.event.as_str()))
+    waits
+        .chain(case.expect.in_order.iter().map(|e| e.event.as_str()))
+        .chain(
+            case.expect
+                .counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, _)| k.as_str()),
+        )
 }
 
 fn code_matches(returned: &Value, code: &str) -> bool {

@@ -328,7 +328,8 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
     assert_eq!(leftovers(&marker), Vec::<String>::new());
 }
 
-/// Shards split the suite by case id: shard 2/3 runs one case of three.
+/// Shards split the suite by case id: shard 2/3 runs every third case
+/// from the second, in id order.
 #[test]
 fn a_shard_runs_its_share_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -353,11 +354,21 @@ fn a_shard_runs_its_share_only() {
     );
     let report = read_report(dir.path());
     let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        ["chat-roundtrip"],
-        "sorted ids: chat-length-codes, chat-roundtrip, session-allocated"
-    );
+    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    let mut all: Vec<String> = jodo_conformance::case::builtin(&schemas)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    all.sort();
+    let share: Vec<&str> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 1)
+        .map(|(_, id)| id.as_str())
+        .collect();
+    assert!(!share.is_empty() && share.len() < all.len());
+    assert_eq!(ids, share, "every third case by id, from the second");
     let bad = binary(&marker, &["run", "--shard", "4/3"])
         .output()
         .unwrap();
@@ -602,5 +613,54 @@ fn update_golden_writes_the_snapshot_an_integrator_case_then_passes() {
     );
     let (code, stderr) = run(&[]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+}
+
+/// A build that passes replayed server frames on is caught by the replay
+/// case (an exact count, and the trace-wide unique-messageid rule), while
+/// the sequence-gap case still passes.
+#[test]
+fn a_build_that_passes_replays_on_fails_the_replay_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let widget = mutant(
+        dir.path(),
+        "      return; /* a replay never reaches the page */",
+        "      /* replay check removed */",
+    );
+    let marker = unique("replay");
+    let reports = dir.path().join("reports");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--filter",
+            "fault-",
+            "--widget",
+            widget.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read_report(&reports);
+    let case = |id: &str| report.cases.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(case("fault-sequence-gap").outcome, Outcome::Pass);
+    let replay = case("fault-replay");
+    assert_eq!(replay.outcome, Outcome::Fail);
+    let rules: Vec<&str> = replay
+        .checks
+        .iter()
+        .flat_map(|c| &c.failures)
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert!(rules.contains(&"count:chat/messagereceived"), "{rules:?}");
+    assert!(rules.contains(&"unique-messageid"), "{rules:?}");
     assert_eq!(leftovers(&marker), Vec::<String>::new());
 }

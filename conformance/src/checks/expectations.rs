@@ -1,5 +1,6 @@
 //! The case's own expectations: events in order (others may come between)
-//! with the given field values, and events that must not occur.
+//! with the given field values, events that must not occur, and events
+//! that must occur an exact number of times.
 
 use serde_json::Value;
 
@@ -48,6 +49,18 @@ pub fn check(case: &Case, trace: &CaseTrace) -> Vec<Failure> {
                 format!("absent:{key}"),
                 format!("{key} must not occur, but occurred {count} time(s)"),
             ));
+        }
+    }
+    for (key, want) in &case.expect.counts {
+        let count = events.iter().filter(|e| event_key(e) == *key).count();
+        if count != *want {
+            failures.push(
+                Failure::new(
+                    format!("count:{key}"),
+                    format!("{key} must occur {want} time(s), but occurred {count} time(s)"),
+                )
+                .diff(want.to_string(), count.to_string()),
+            );
         }
     }
     failures
