@@ -37,6 +37,18 @@ const RULES: &[Rule] = &[
         check: secure_transport,
     },
     Rule {
+        id: "lifecycle",
+        check: lifecycle,
+    },
+    Rule {
+        id: "ack-order",
+        check: ack_order,
+    },
+    Rule {
+        id: "media-lifecycle",
+        check: media_lifecycle,
+    },
+    Rule {
         id: "no-media-before-consent",
         check: no_media_before_consent,
     },
@@ -141,6 +153,126 @@ fn secure_transport(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
         .map(|u| format!("the widget opened a WebSocket to {u}, not wss://"))
         .chain(requests.map(|u| format!("the widget requested {u}, not https://")))
         .collect()
+}
+
+/// Nothing but session events before session/initialized.
+fn lifecycle(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
+    let end = t
+        .events
+        .iter()
+        .position(|e| event_key(e) == "session/initialized")
+        .unwrap_or(t.events.len());
+    t.events[..end]
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.get("media").and_then(Value::as_str) != Some("session"))
+        .map(|(i, e)| {
+            format!(
+                "event {i} ({}) came before session/initialized",
+                event_key(e)
+            )
+        })
+        .collect()
+}
+
+/// Per visitor message: sent, then delivered, then read, matched by the
+/// acks' refmessageid to the messagesent's messageid.
+fn ack_order(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
+    let str_field = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut sent: HashMap<String, usize> = HashMap::new();
+    let mut delivered: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, e) in t.events.iter().enumerate() {
+        match event_key(e).as_str() {
+            "chat/messagesent" => {
+                if let Some(id) = str_field(e, "messageid") {
+                    sent.insert(id, i);
+                }
+            }
+            key @ ("chat/messagedeliveredack" | "chat/messagereadack") => {
+                let Some(r) = str_field(e, "refmessageid") else {
+                    out.push(format!("event {i} ({key}) names no refmessageid"));
+                    continue;
+                };
+                if !sent.contains_key(&r) {
+                    out.push(format!(
+                        "event {i} ({key}) acknowledges {r:?} before any messagesent with that messageid"
+                    ));
+                } else if key == "chat/messagedeliveredack" {
+                    delivered.insert(r, i);
+                } else if !delivered.contains_key(&r) {
+                    out.push(format!(
+                        "event {i} ({key}) reports {r:?} read before it was reported delivered"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Per media (voice, video, screenshare): answers follow a request, start
+/// follows an acceptance or the visitor's own consenting call, mute and
+/// unmute happen only while started.
+fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
+    let catalog = ctx.schemas.catalog();
+    let at = |v: &Value| v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX);
+    let mut out = Vec::new();
+    for (media, device) in [
+        ("voice", "microphone"),
+        ("video", "camera"),
+        ("screenshare", "screen"),
+    ] {
+        let (mut requested, mut may_start, mut started) = (false, false, false);
+        for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
+            if e.get("media").and_then(Value::as_str) != Some(media) {
+                continue;
+            }
+            let eventtype = e.get("eventtype").and_then(Value::as_str).unwrap_or("");
+            let consented = || {
+                t.probe.calls.iter().any(|c| {
+                    at(c) <= recorded.at
+                        && c.get("path")
+                            .and_then(Value::as_str)
+                            .and_then(|p| catalog.method(p.rsplit('.').next().unwrap_or(p)))
+                            .is_some_and(|m| m.consent.iter().any(|d| d == device))
+                })
+            };
+            match eventtype {
+                "requestReceived" => requested = true,
+                "accepted" | "rejected" => {
+                    if !requested {
+                        out.push(format!(
+                            "event {i} ({media}/{eventtype}) answers no requestReceived"
+                        ));
+                    }
+                    requested = false;
+                    may_start = eventtype == "accepted";
+                }
+                "initiated" | "answered" | "connecting" => may_start = true,
+                "start" => {
+                    if !(may_start || consented()) {
+                        out.push(format!(
+                            "event {i} ({media}/start) without an acceptance or a consenting call before it"
+                        ));
+                    }
+                    started = true;
+                }
+                "mute" | "unmute" if !started => {
+                    out.push(format!(
+                        "event {i} ({media}/{eventtype}) outside a started {media}"
+                    ));
+                }
+                "End" | "terminate" => {
+                    started = false;
+                    may_start = false;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// Every capture (getUserMedia, getDisplayMedia) needs, earlier in page
@@ -272,6 +404,77 @@ mod tests {
         // Screen needs a screenshare consent.
         t.probe.media = vec![json!({"at": 60.0, "api": "getDisplayMedia", "constraints": {}})];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
+    }
+
+    #[test]
+    fn events_before_initialized_break_the_lifecycle() {
+        let t = trace(vec![
+            json!({"media": "session", "eventtype": "widgetInit"}),
+            json!({"media": "chat", "eventtype": "typing"}),
+            json!({"media": "session", "eventtype": "initialized"}),
+        ]);
+        assert_eq!(rules_broken(&t), ["lifecycle"]);
+    }
+
+    #[test]
+    fn acks_follow_their_message_in_order() {
+        let sent = json!({"media": "chat", "eventtype": "messagesent", "messageid": "m"});
+        let delivered = json!({"media": "chat", "eventtype": "messagedeliveredack", "messageid": "d", "refmessageid": "m"});
+        let read = json!({"media": "chat", "eventtype": "messagereadack", "messageid": "r", "refmessageid": "m"});
+        let init = json!({"media": "session", "eventtype": "initialized"});
+        let ok = trace(vec![
+            init.clone(),
+            sent.clone(),
+            delivered.clone(),
+            read.clone(),
+        ]);
+        assert!(rules_broken(&ok).is_empty());
+        let read_first = trace(vec![
+            init.clone(),
+            sent.clone(),
+            read.clone(),
+            delivered.clone(),
+        ]);
+        assert_eq!(rules_broken(&read_first), ["ack-order"]);
+        let unsent = trace(vec![init, delivered, sent]);
+        assert_eq!(rules_broken(&unsent), ["ack-order"]);
+    }
+
+    #[test]
+    fn media_events_follow_their_lifecycle() {
+        let ev = |m: &str, e: &str| json!({"media": m, "eventtype": e});
+        let init = ev("session", "initialized");
+        let ok = trace(vec![
+            init.clone(),
+            ev("video", "requestReceived"),
+            ev("video", "accepted"),
+            ev("video", "start"),
+            ev("video", "mute"),
+            ev("video", "unmute"),
+            ev("video", "End"),
+        ]);
+        assert!(rules_broken(&ok).is_empty(), "{:?}", rules_broken(&ok));
+        let unrequested = trace(vec![init.clone(), ev("voice", "accepted")]);
+        assert_eq!(rules_broken(&unrequested), ["media-lifecycle"]);
+        let rejected_then_start = trace(vec![
+            init.clone(),
+            ev("screenshare", "requestReceived"),
+            ev("screenshare", "rejected"),
+            ev("screenshare", "start"),
+        ]);
+        assert_eq!(rules_broken(&rejected_then_start), ["media-lifecycle"]);
+        let mute_after_end = trace(vec![
+            init.clone(),
+            ev("voice", "initiated"),
+            ev("voice", "start"),
+            ev("voice", "End"),
+            ev("voice", "mute"),
+        ]);
+        assert_eq!(rules_broken(&mute_after_end), ["media-lifecycle"]);
+        // The visitor's own StartVoiceCall consents to starting voice.
+        let mut own = trace(vec![init, ev("voice", "start")]);
+        own.probe.calls = vec![json!({"at": 0.0, "path": "jodoInitBOT.StartVoiceCall"})];
+        assert!(rules_broken(&own).is_empty());
     }
 
     #[test]
