@@ -664,3 +664,64 @@ fn a_build_that_passes_replays_on_fails_the_replay_case() {
     assert!(rules.contains(&"unique-messageid"), "{rules:?}");
     assert_eq!(leftovers(&marker), Vec::<String>::new());
 }
+
+/// `--webdriver URL` drives a browser through an endpoint the runner did
+/// not start (here a chromedriver standing in for a Selenium Grid): the
+/// suite passes and the runner leaves the endpoint's lifetime to its owner.
+#[test]
+fn a_remote_webdriver_endpoint_runs_the_suite() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let marker = unique("remote");
+    let mut driver = Command::new("chromedriver")
+        .arg("--port=0")
+        .env("JODO_E2E_MARK", &marker)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/install-deps)");
+    let pgid = i32::try_from(driver.id()).unwrap();
+    let mut lines = std::io::BufReader::new(driver.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("started successfully on port ")
+                .nth(1)
+                .map(|p| p.trim_end_matches('.').trim().to_owned())
+        })
+        .expect("chromedriver reports its port");
+    std::thread::spawn(move || for _ in lines {});
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = binary(
+        &marker,
+        &[
+            "run",
+            "--webdriver",
+            &url,
+            "--filter",
+            "chat-",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    // SAFETY: signals the process group this test created; no memory is touched.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let _ = driver.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report = read_report(dir.path());
+    assert!(
+        report.browser.name.contains("chrom"),
+        "{:?}",
+        report.browser
+    );
+    assert_eq!(report.summary.passed, report.summary.total);
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+}
