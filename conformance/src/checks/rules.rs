@@ -19,6 +19,26 @@ struct Trace<'a> {
     probe: &'a crate::executor::ProbeRecord,
 }
 
+/// Page time of a probe record (records without one sort last).
+fn page_time(v: &Value) -> f64 {
+    v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX)
+}
+
+impl Trace<'_> {
+    /// Whether, by page time `at`, the runner had called a method whose
+    /// catalogue consent covers `device`.
+    fn consented_by(&self, at: f64, device: &str, ctx: &CheckContext<'_>) -> bool {
+        let catalog = ctx.schemas.catalog();
+        self.probe.calls.iter().any(|c| {
+            page_time(c) <= at
+                && c.get("path")
+                    .and_then(Value::as_str)
+                    .and_then(|p| catalog.method(p.rsplit('.').next().unwrap_or(p)))
+                    .is_some_and(|m| m.consent.iter().any(|d| d == device))
+        })
+    }
+}
+
 const RULES: &[Rule] = &[
     Rule {
         id: "unique-messageid",
@@ -216,8 +236,6 @@ fn ack_order(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
 /// follows an acceptance or the visitor's own consenting call, mute and
 /// unmute happen only while started.
 fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
-    let catalog = ctx.schemas.catalog();
-    let at = |v: &Value| v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX);
     let mut out = Vec::new();
     for (media, device) in [
         ("voice", "microphone"),
@@ -230,15 +248,6 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
                 continue;
             }
             let eventtype = e.get("eventtype").and_then(Value::as_str).unwrap_or("");
-            let consented = || {
-                t.probe.calls.iter().any(|c| {
-                    at(c) <= recorded.at
-                        && c.get("path")
-                            .and_then(Value::as_str)
-                            .and_then(|p| catalog.method(p.rsplit('.').next().unwrap_or(p)))
-                            .is_some_and(|m| m.consent.iter().any(|d| d == device))
-                })
-            };
             match eventtype {
                 "requestReceived" => requested = true,
                 "accepted" | "rejected" => {
@@ -252,7 +261,7 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
                 }
                 "initiated" | "answered" | "connecting" => may_start = true,
                 "start" => {
-                    if !(may_start || consented()) {
+                    if !(may_start || t.consented_by(recorded.at, device, ctx)) {
                         out.push(format!(
                             "event {i} ({media}/start) without an acceptance or a consenting call before it"
                         ));
@@ -279,8 +288,6 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
 /// time, a call to a method whose catalogue consent covers each device it
 /// asks for.
 fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
-    let catalog = ctx.schemas.catalog();
-    let at = |v: &Value| v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX);
     let mut out = Vec::new();
     for capture in &t.probe.media {
         let api = capture.get("api").and_then(Value::as_str).unwrap_or("");
@@ -299,20 +306,11 @@ fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String>
                 .map(|(d, _)| d)
                 .collect()
         };
-        let consented: Vec<&str> = t
-            .probe
-            .calls
-            .iter()
-            .filter(|c| at(c) <= at(capture))
-            .filter_map(|c| c.get("path").and_then(Value::as_str))
-            .filter_map(|path| catalog.method(path.rsplit('.').next().unwrap_or(path)))
-            .flat_map(|m| m.consent.iter().map(String::as_str))
-            .collect();
+        let at = page_time(capture);
         for device in devices {
-            if !consented.contains(&device) {
+            if !t.consented_by(at, device, ctx) {
                 out.push(format!(
-                    "{api} asked for the {device} at {:.0} ms before any call consenting to it",
-                    at(capture)
+                    "{api} asked for the {device} at {at:.0} ms before any call consenting to it"
                 ));
             }
         }
