@@ -88,6 +88,21 @@ fn binary(marker: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// What a finished run of the binary left: its exit code and stderr.
+struct Ran {
+    code: Option<i32>,
+    stderr: String,
+}
+
+/// Runs the binary to the end with the marker set.
+fn run_cli(marker: &str, args: &[&str]) -> Ran {
+    let out = binary(marker, args).output().unwrap();
+    Ran {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 fn unique(name: &str) -> String {
     format!("{name}-{}-{:?}", std::process::id(), Instant::now())
 }
@@ -189,7 +204,7 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
     );
     let reports = dir.path().join("reports");
     let marker = unique("mutant");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -198,15 +213,9 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
             "--report-dir",
             reports.to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a failing case exits 1: {stderr}"
     );
+    let stderr = out.stderr.as_str();
+    assert_eq!(out.code, Some(1), "a failing case exits 1: {stderr}");
     let report = read_report(&reports);
     let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
     assert_eq!(outcome("chat-length-codes"), Some(Outcome::Fail));
@@ -267,7 +276,7 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
     .unwrap();
     let marker = unique("expectations");
     let reports = dir.path().join("known");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -280,11 +289,9 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
             "--report-dir",
             reports.to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    );
+    let stderr = out.stderr.as_str();
+    assert_eq!(out.code, Some(0), "{stderr}");
     let report = read_report(&reports);
     assert_eq!(report.jobs, 2);
     assert_eq!((report.summary.failed, report.summary.unexpected), (1, 0));
@@ -303,7 +310,7 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
     );
 
     let fixed = dir.path().join("fixed");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -312,11 +319,9 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
             "--report-dir",
             fixed.to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    );
+    let stderr = out.stderr.as_str();
+    assert_eq!(out.code, Some(1), "{stderr}");
     let report = read_report(&fixed);
     assert_eq!(report.summary.unexpected_passes, 1);
     assert!(
@@ -334,7 +339,7 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
 fn a_shard_runs_its_share_only() {
     let dir = tempfile::tempdir().unwrap();
     let marker = unique("shard");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -343,15 +348,8 @@ fn a_shard_runs_its_share_only() {
             "--report-dir",
             dir.path().to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let report = read_report(dir.path());
     let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
     let schemas = jodo_contract::SchemaSet::embedded().unwrap();
@@ -369,11 +367,9 @@ fn a_shard_runs_its_share_only() {
         .collect();
     assert!(!share.is_empty() && share.len() < all.len());
     assert_eq!(ids, share, "every third case by id, from the second");
-    let bad = binary(&marker, &["run", "--shard", "4/3"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("K <= N"));
+    let bad = run_cli(&marker, &["run", "--shard", "4/3"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("K <= N"));
 }
 
 #[test]
@@ -440,11 +436,9 @@ fn ctrl_c_stops_the_run_and_leaves_no_process() {
 #[test]
 fn missing_widget_file_is_a_usage_error() {
     let marker = unique("usage");
-    let out = binary(&marker, &["run", "--widget", "/nonexistent/widget.js"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_cli(&marker, &["run", "--widget", "/nonexistent/widget.js"]);
+    assert_eq!(out.code, Some(2));
+    let stderr = out.stderr.as_str();
     assert!(stderr.contains("/nonexistent/widget.js"), "{stderr}");
 }
 
@@ -466,7 +460,7 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
         let reports = dir.path().join(format!("reports-{name}"));
         let marker = unique(name);
         let started = Instant::now();
-        let out = binary(
+        let out = run_cli(
             &marker,
             &[
                 "run",
@@ -477,12 +471,10 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
                 "--timeout",
                 "2000",
             ],
-        )
-        .output()
-        .unwrap();
+        );
         let elapsed = started.elapsed();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        let stderr = out.stderr.as_str();
+        assert_eq!(out.code, Some(1), "{name}: {stderr}");
         let report = read_report(&reports);
         let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
         // The case that never calls SendChatMessage still passes: the hang
@@ -547,7 +539,7 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
 fn reference_build_passes_in_firefox_and_leaves_no_process() {
     let dir = tempfile::tempdir().unwrap();
     let marker = unique("firefox");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -556,11 +548,9 @@ fn reference_build_passes_in_firefox_and_leaves_no_process() {
             "--report-dir",
             dir.path().to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    );
+    let stderr = out.stderr.as_str();
+    assert_eq!(out.code, Some(0), "{stderr}");
     let report = read_report(dir.path());
     assert_eq!(report.browser.name, "firefox");
     assert!(report.summary.total >= 3 && report.summary.passed == report.summary.total);
@@ -594,11 +584,8 @@ fn update_golden_writes_the_snapshot_an_integrator_case_then_passes() {
             dir.path().to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let out = binary(&marker, &args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = run_cli(&marker, &args);
+        (out.code, out.stderr)
     };
     let (code, stderr) = run(&[]);
     assert_eq!(code, Some(1), "{stderr}");
@@ -629,7 +616,7 @@ fn a_build_that_passes_replays_on_fails_the_replay_case() {
     );
     let marker = unique("replay");
     let reports = dir.path().join("reports");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -640,15 +627,8 @@ fn a_build_that_passes_replays_on_fails_the_replay_case() {
             "--report-dir",
             reports.to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     let report = read_report(&reports);
     let case = |id: &str| report.cases.iter().find(|c| c.id == id).unwrap();
     assert_eq!(case("fault-sequence-gap").outcome, Outcome::Pass);
@@ -695,7 +675,7 @@ fn a_remote_webdriver_endpoint_runs_the_suite() {
     std::thread::spawn(move || for _ in lines {});
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let out = binary(
+    let out = run_cli(
         &marker,
         &[
             "run",
@@ -706,16 +686,14 @@ fn a_remote_webdriver_endpoint_runs_the_suite() {
             "--report-dir",
             dir.path().to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap();
+    );
     // SAFETY: signals the process group this test created; no memory is touched.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
     let _ = driver.wait();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = out.stderr.as_str();
+    assert_eq!(out.code, Some(0), "{stderr}");
     let report = read_report(dir.path());
     assert!(
         report.browser.name.contains("chrom"),
