@@ -2,8 +2,9 @@
 //! same run, because this machine is noisy.
 //!
 //! The baseline is a bare tokio-tungstenite server behind the same rustls
-//! configuration that answers every text frame with four copies of it:
-//! the number of frames the mock's chat scenario sends per visitor message.
+//! configuration that answers every text frame with four canned frames:
+//! the very four the mock's chat scenario sent for a sample message, so
+//! both servers put the same number of frames and bytes on the wire.
 //! The ratio therefore isolates the mock's own work (schema checks,
 //! sequence and replay tracking, the scenario engine, templating,
 //! transcripts). The mock runs the `allocated` scenario with its delays
@@ -337,9 +338,37 @@ fn raise_fd_limit(wanted: u64) -> u64 {
     }
 }
 
-/// The baseline: TLS + WebSocket, each text frame answered with four copies.
-async fn start_baseline(identity: &TlsIdentity) -> Result<SocketAddr, BenchError> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config().map_err(setup("tls"))?);
+/// What the mock answers one visitor message with, captured on a session
+/// of its own, for the baseline to answer with the same bytes.
+async fn sample_replies(mock: &Target) -> Result<Arc<[Message]>, BenchError> {
+    let mut socket = mock.open().await?;
+    settle(&mut socket, true).await?;
+    let frame = json!({"kind": "chat.send", "seq": 1, "messageid": "sample", "data": {"text": "benchmark message"}});
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .map_err(setup("send"))?;
+    let mut replies = Vec::with_capacity(REPLIES);
+    while replies.len() < REPLIES {
+        match socket.next().await {
+            Some(Ok(reply @ Message::Text(_))) => replies.push(reply),
+            other => {
+                return Err(BenchError::Setup(format!(
+                    "expected a reply to the sample message, got {other:?}"
+                )));
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(replies.into())
+}
+
+/// The baseline: TLS + WebSocket, each text frame answered with `replies`.
+async fn start_baseline(
+    tls: Arc<rustls::ServerConfig>,
+    replies: Arc<[Message]>,
+) -> Result<SocketAddr, BenchError> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(setup("bind"))?;
@@ -347,6 +376,7 @@ async fn start_baseline(identity: &TlsIdentity) -> Result<SocketAddr, BenchError
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let replies = replies.clone();
             tokio::spawn(async move {
                 tcp.set_nodelay(true).ok();
                 let Ok(tls) = acceptor.accept(tcp).await else {
@@ -358,10 +388,10 @@ async fn start_baseline(identity: &TlsIdentity) -> Result<SocketAddr, BenchError
                     return;
                 };
                 while let Some(Ok(message)) = ws.next().await {
-                    if let Message::Text(text) = message {
+                    if let Message::Text(_) = message {
                         // Queued, then written at once, as the mock writes a burst.
-                        for _ in 0..REPLIES {
-                            if ws.feed(Message::Text(text.clone())).await.is_err() {
+                        for reply in replies.iter() {
+                            if ws.feed(reply.clone()).await.is_err() {
                                 return;
                             }
                         }
@@ -397,11 +427,7 @@ pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result
     let identity = TlsIdentity::self_signed().map_err(setup("tls"))?;
     let cert_der = identity.certificate_der().to_vec();
     let client = crate::tls::client_trusting(&cert_der).map_err(setup("client tls"))?;
-    let baseline = Target {
-        addr: start_baseline(&identity).await?,
-        tls: client.clone(),
-        mock: false,
-    };
+    let baseline_tls = identity.server_config().map_err(setup("tls"))?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup("bind"))?;
     let mock = MockServer::start(
         MockConfig {
@@ -425,8 +451,13 @@ pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result
     .map_err(setup("mock"))?;
     let target = Target {
         addr: mock.addr(),
-        tls: client,
+        tls: client.clone(),
         mock: true,
+    };
+    let baseline = Target {
+        addr: start_baseline(baseline_tls, sample_replies(&target).await?).await?,
+        tls: client,
+        mock: false,
     };
     let w = |out: &mut dyn std::io::Write, line: String| {
         let _ = writeln!(out, "{line}");
