@@ -74,6 +74,16 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// How reports name the step: the method called or the event awaited.
+    pub fn label(&self) -> String {
+        match self {
+            Step::Call { call, .. } => call.clone(),
+            Step::Wait { wait, .. } => format!("wait {wait}"),
+        }
+    }
+}
+
 /// Expectations over the event trace.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Expect {

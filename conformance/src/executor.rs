@@ -1,7 +1,7 @@
 //! Runs one case in the browser and collects what happened. It never
 //! judges: the trace goes to [`crate::checks`].
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::Client;
 use jodo_contract::Catalog;
@@ -52,8 +52,10 @@ pub enum StepOutcome {
         /// The limit.
         timeout_ms: u64,
     },
-    /// Not run, because an earlier wait failed.
+    /// Not run, because an earlier wait failed or the case stopped.
     Skipped,
+    /// Started but never finished: the case ran out of time here.
+    Unfinished,
 }
 
 /// Everything the probe recorded during a case.
@@ -98,6 +100,9 @@ pub struct CaseTrace {
     pub steps: Vec<StepRecord>,
     /// What the probe saw.
     pub probe: ProbeRecord,
+    /// The case ran out of time in the page (a step never finished).
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 /// Why a case could not be run at all (the harness, not the widget).
@@ -119,6 +124,10 @@ pub enum HarnessError {
 
 /// Loads the host page afresh and runs the case's steps.
 ///
+/// The steps run inside the page (the probe's `run`), in one WebDriver
+/// round trip that also brings back the probe's records: a command costs
+/// 7–20 ms in Chromium, which per step would be most of a case's overhead.
+///
 /// # Errors
 /// [`HarnessError`] when the browser or page cannot be driven; a widget that
 /// misbehaves is recorded in the trace instead.
@@ -127,72 +136,118 @@ pub async fn run_case(
     page_url: &str,
     case: &Case,
     catalog: &Catalog,
+    stop_after: Duration,
 ) -> Result<CaseTrace, HarnessError> {
     client.goto(page_url).await?;
-    let has_probe = client
-        .execute(
-            "return !!(window.__jodoProbe && window.__jodoProbe.record);",
-            vec![],
+    let batch: Vec<Value> = case
+        .steps
+        .iter()
+        .map(|step| page_step(step, catalog))
+        .collect();
+    let answer = client
+        .execute_async(
+            "var done = arguments[arguments.length - 1];\
+             var p = window.__jodoProbe;\
+             if (!p || !p.run) { done({noprobe: true}); return; }\
+             p.run(arguments[0], arguments[1], arguments[2], done);",
+            vec![
+                Value::Array(batch),
+                json!(0),
+                json!(duration_ms(stop_after)),
+            ],
         )
         .await?;
-    if has_probe != Value::Bool(true) {
+    if answer.get("noprobe").is_some() {
         return Err(HarnessError::NoProbe(page_url.to_owned()));
     }
-    let mut trace = CaseTrace::default();
-    let mut next_index = 0usize;
-    let mut failed_wait = false;
-    for step in &case.steps {
-        let started = Instant::now();
-        let outcome = if failed_wait {
-            StepOutcome::Skipped
-        } else {
-            match step {
-                Step::Call { call, args, .. } => {
-                    let path = catalog
-                        .method(call)
-                        .map(|m| m.js_path())
-                        .unwrap_or_else(|| format!("window.{call}"));
-                    let answer = client
-                        .execute(
-                            "return window.__jodoProbe.call(arguments[0], arguments[1]);",
-                            vec![json!(path.trim_start_matches("window.")), json!(args)],
-                        )
-                        .await?;
-                    call_outcome(&answer)?
-                }
-                Step::Wait { wait, timeout_ms } => {
-                    let (media, eventtype) = wait.split_once('/').unwrap_or((wait, ""));
-                    let limit = timeout_ms.unwrap_or(DEFAULT_WAIT_MS);
-                    let answer = client
-                        .execute_async(
-                            "var done = arguments[arguments.length - 1];\
-                             window.__jodoProbe.waitFor(arguments[0], arguments[1], arguments[2], arguments[3], done);",
-                            vec![json!(media), json!(eventtype), json!(next_index), json!(limit)],
-                        )
-                        .await?;
-                    match answer.get("found").and_then(Value::as_u64) {
-                        Some(i) => {
-                            next_index = usize::try_from(i).unwrap_or(usize::MAX).saturating_add(1);
-                            StepOutcome::Found {
-                                index: next_index - 1,
-                            }
-                        }
-                        None => {
-                            failed_wait = true;
-                            StepOutcome::WaitTimedOut { timeout_ms: limit }
-                        }
-                    }
-                }
-            }
-        };
-        trace.steps.push(StepRecord {
-            step: step.clone(),
-            outcome,
-            elapsed_ms: duration_ms(started.elapsed()),
-        });
+    let outcomes = answer
+        .get("outcomes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| HarnessError::Probe(format!("{answer:.200}")))?;
+    let stopped = answer.get("stopped") == Some(&Value::Bool(true));
+    let mut steps = step_records(case, outcomes, StepOutcome::Skipped)?;
+    if stopped {
+        if let Some(current) = steps.get_mut(outcomes.len()) {
+            current.outcome = StepOutcome::Unfinished;
+            current.elapsed_ms = page_ms(answer.get("unfinishedMs"));
+        }
     }
-    trace.probe = read_probe(client).await?;
+    let mut trace = CaseTrace {
+        steps,
+        stopped,
+        ..CaseTrace::default()
+    };
+    let record = answer
+        .get("record")
+        .cloned()
+        .ok_or_else(|| HarnessError::Probe("no probe record in the answer".into()))?;
+    trace.probe = serde_json::from_value(record).map_err(|e| HarnessError::Probe(e.to_string()))?;
     Ok(trace)
+}
+
+/// Pairs the case's steps with the probe's outcomes; steps without one get
+/// `rest`.
+fn step_records(
+    case: &Case,
+    outcomes: &[Value],
+    rest: StepOutcome,
+) -> Result<Vec<StepRecord>, HarnessError> {
+    case.steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let (outcome, elapsed_ms) = match outcomes.get(i) {
+                None => (rest.clone(), 0),
+                Some(answer) => (step_outcome(step, answer)?, page_ms(answer.get("ms"))),
+            };
+            Ok(StepRecord {
+                step: step.clone(),
+                outcome,
+                elapsed_ms,
+            })
+        })
+        .collect()
+}
+
+/// A step as the probe's `run` takes it.
+fn page_step(step: &Step, catalog: &Catalog) -> Value {
+    match step {
+        Step::Call { call, args, .. } => {
+            let path = catalog
+                .method(call)
+                .map(|m| m.js_path())
+                .unwrap_or_else(|| format!("window.{call}"));
+            json!({"call": path.trim_start_matches("window."), "args": args})
+        }
+        Step::Wait { wait, timeout_ms } => {
+            let (media, eventtype) = wait.split_once('/').unwrap_or((wait, ""));
+            json!({"wait": [media, eventtype], "timeoutMs": timeout_ms.unwrap_or(DEFAULT_WAIT_MS)})
+        }
+    }
+}
+
+/// What the probe reported for one step.
+fn step_outcome(step: &Step, answer: &Value) -> Result<StepOutcome, HarnessError> {
+    match step {
+        Step::Call { .. } => call_outcome(answer),
+        Step::Wait { timeout_ms, .. } => Ok(match answer.get("found").and_then(Value::as_u64) {
+            Some(i) => StepOutcome::Found {
+                index: usize::try_from(i).unwrap_or(usize::MAX),
+            },
+            None => StepOutcome::WaitTimedOut {
+                timeout_ms: timeout_ms.unwrap_or(DEFAULT_WAIT_MS),
+            },
+        }),
+    }
+}
+
+/// A duration measured in the page, whole milliseconds.
+fn page_ms(ms: Option<&Value>) -> u64 {
+    let ms = ms.and_then(Value::as_f64).unwrap_or(0.0);
+    // In range by construction: page times are small and non-negative.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let whole = ms.max(0.0).round() as u64;
+    whole
 }
 
 /// Reads the probe's records from the current page.
@@ -202,8 +257,7 @@ pub async fn run_case(
 pub async fn read_probe(client: &Client) -> Result<ProbeRecord, HarnessError> {
     let raw = client
         .execute(
-            "var p = window.__jodoProbe; return p ? {events: p.events, sockets: p.sockets, \
-             requests: p.requests, media: p.media, errors: p.errors, calls: p.calls} : null;",
+            "var p = window.__jodoProbe; return p ? p.snapshot() : null;",
             vec![],
         )
         .await?;

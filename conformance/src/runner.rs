@@ -2,6 +2,7 @@
 //! case in turn, and the typed [`RunReport`] at the end.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -264,10 +265,10 @@ async fn worker(
     loop {
         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some((index, case)) = next else { break };
-        let report = run_one(&browser, &mock, case, ctx, options.case_timeout).await;
-        let stuck = report.outcome == Outcome::Timeout;
+        let (report, unresponsive) =
+            run_one(&browser, &mock, case, ctx, options.case_timeout).await;
         let _ = news.send(News::Finished(index, Box::new(report)));
-        if stuck {
+        if unresponsive {
             // A page that hangs keeps its renderer busy, and every later
             // navigation would wait on it: start afresh.
             browser.kill().await;
@@ -302,13 +303,17 @@ async fn probe_version(browser: &Browser, mock: &MockServer) -> Option<String> {
     answer.get("returned")?.as_str().map(str::to_owned)
 }
 
+/// How long before the case limit the page stops a case itself: enough for
+/// the page load and the answer to come back.
+const PAGE_STOP_MARGIN: Duration = Duration::from_millis(500);
+
 async fn run_one(
     browser: &Browser,
     mock: &MockServer,
     case: &Case,
     ctx: &CheckContext<'_>,
     timeout: Option<Duration>,
-) -> CaseReport {
+) -> (CaseReport, bool) {
     let limit = timeout.unwrap_or_else(|| case.timeout());
     let started = Instant::now();
     let mut report = CaseReport {
@@ -327,15 +332,20 @@ async fn run_one(
         steps: Vec::new(),
         probe: Default::default(),
     };
+    let mut unresponsive = false;
     let result = match scenario::load(&case.scenario, ctx.schemas) {
         Err(e) => Err(Ended::Harness(HarnessError::Scenario(e.to_string()))),
         Ok(sc) => {
             mock.set_scenario(sc);
             let url = format!("{}/?case={}", mock.origin(), case.id);
             let catalog = ctx.schemas.catalog();
+            // The page stops the case a little before the limit, so a case
+            // that waits forever still reports where it was; the limit
+            // itself catches a page that no longer answers at all.
+            let in_page = limit.saturating_sub(PAGE_STOP_MARGIN);
             match tokio::time::timeout(
                 limit,
-                executor::run_case(browser.client(), &url, case, catalog),
+                executor::run_case(browser.client(), &url, case, catalog, in_page),
             )
             .await
             {
@@ -346,8 +356,24 @@ async fn run_one(
         }
     };
     match result {
+        Ok(trace) if trace.stopped => {
+            report.outcome = Outcome::Timeout;
+            let mut reason = format!("the case did not finish within {} ms", limit.as_millis());
+            if let Some((i, s)) = trace
+                .steps
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.outcome == executor::StepOutcome::Unfinished)
+            {
+                let _ = write!(reason, "; it was at step {i} ({})", s.step.label());
+            }
+            report.reason = Some(reason);
+            report.steps = trace.steps;
+            report.probe = trace.probe;
+        }
         Ok(trace) => judge(&mut report, case, trace, ctx),
         Err(Ended::Timeout) => {
+            unresponsive = true;
             report.outcome = Outcome::Timeout;
             report.reason = Some(format!(
                 "the case did not finish within {} ms",
@@ -370,7 +396,7 @@ async fn run_one(
     }
     report.duration_ms = duration_ms(started.elapsed());
     report.overhead_ms = overhead_ms(&report);
-    report
+    (report, unresponsive)
 }
 
 enum Ended {

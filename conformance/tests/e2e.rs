@@ -447,8 +447,10 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let hang_dir = dir.path().join("hang");
     let throw_dir = dir.path().join("throw");
-    std::fs::create_dir_all(&hang_dir).unwrap();
-    std::fs::create_dir_all(&throw_dir).unwrap();
+    let silent_dir = dir.path().join("silent");
+    for d in [&hang_dir, &throw_dir, &silent_dir] {
+        std::fs::create_dir_all(d).unwrap();
+    }
     let site = "  function SendChatMessage(text) {";
     let hanging = mutant(&hang_dir, site, &format!("{site}\n    while (true) {{}}"));
     let throwing = mutant(
@@ -456,7 +458,17 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
         site,
         &format!("{site}\n    throw new Error('boom');"),
     );
-    for (widget, name) in [(&hanging, "hang"), (&throwing, "throw")] {
+    // A build that never calls the page back.
+    let silent = mutant(
+        &silent_dir,
+        "var callback = typeof name === 'function' ? name : global[name];",
+        "var callback = null;",
+    );
+    for (widget, name) in [
+        (&hanging, "hang"),
+        (&throwing, "throw"),
+        (&silent, "silent"),
+    ] {
         let reports = dir.path().join(format!("reports-{name}"));
         let marker = unique(name);
         let started = Instant::now();
@@ -477,6 +489,24 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
         assert_eq!(out.code, Some(1), "{name}: {stderr}");
         let report = read_report(&reports);
         let outcome = |id: &str| report.cases.iter().find(|c| c.id == id).map(|c| c.outcome);
+        if name == "silent" {
+            // Its waits (5 s) outlast the case limit (2 s): the case times out
+            // and the reason says where it was stuck.
+            let case = report
+                .cases
+                .iter()
+                .find(|c| c.id == "session-allocated")
+                .unwrap();
+            assert_eq!(case.outcome, Outcome::Timeout, "{stderr}");
+            let reason = case.reason.clone().unwrap();
+            assert!(
+                reason.contains("it was at step 1 (wait session/allocated)"),
+                "{reason}"
+            );
+            assert!(elapsed < Duration::from_secs(60), "{name} took {elapsed:?}");
+            assert_eq!(leftovers(&marker), Vec::<String>::new(), "{name}");
+            continue;
+        }
         // The case that never calls SendChatMessage still passes: the hang
         // did not leak into it.
         assert_eq!(

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::gateway::Refusal;
 use crate::scenario::Scenario;
@@ -108,28 +109,49 @@ async fn host_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
         .into_response()
 }
 
-async fn probe() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        crate::pages::probe_script(),
-    )
-        .into_response()
+async fn probe(headers: HeaderMap) -> Response {
+    revalidated(&headers, crate::pages::probe_script().as_bytes().to_vec())
 }
 
-async fn widget(State(state): State<Arc<AppState>>) -> Response {
+async fn widget(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let script = state
         .widget
         .read()
         .map(|w| w.script.clone())
         .unwrap_or_default();
+    revalidated(&headers, script)
+}
+
+/// A script the browser may keep but must revalidate on every load
+/// (`no-cache` with an ETag of its content): a changed build is picked up
+/// at once, while an unchanged one costs a 304 and keeps its compiled code
+/// in the browser's cache, which saves the runner time on every case.
+fn revalidated(headers: &HeaderMap, script: Vec<u8>) -> Response {
+    let digest = Sha256::digest(&script);
+    let etag = format!(
+        "\"{}\"",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let cache = [
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::ETAG, etag.clone()),
+    ];
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
     (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+        [(
+            header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8".to_owned(),
+        )],
+        cache,
         script,
     )
         .into_response()

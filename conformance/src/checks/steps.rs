@@ -2,7 +2,6 @@
 //! their event.
 
 use super::Failure;
-use crate::case::Step;
 use crate::executor::{CaseTrace, StepOutcome};
 
 /// Failures for steps that did not run as written.
@@ -12,10 +11,7 @@ pub fn check(trace: &CaseTrace) -> Vec<Failure> {
         .iter()
         .enumerate()
         .filter_map(|(i, record)| {
-            let what = match &record.step {
-                Step::Call { call, .. } => format!("step {i} ({call})"),
-                Step::Wait { wait, .. } => format!("step {i} (wait {wait})"),
-            };
+            let what = format!("step {i} ({})", record.step.label());
             match &record.outcome {
                 StepOutcome::Threw { message } => Some(Failure::new(
                     "no-exceptions",
@@ -27,6 +23,10 @@ pub fn check(trace: &CaseTrace) -> Vec<Failure> {
                 StepOutcome::WaitTimedOut { timeout_ms } => Some(Failure::new(
                     "event-arrives",
                     format!("{what}: the event did not arrive within {timeout_ms} ms"),
+                )),
+                StepOutcome::Unfinished => Some(Failure::new(
+                    "step-finishes",
+                    format!("{what} never finished"),
                 )),
                 StepOutcome::Returned { .. } | StepOutcome::Found { .. } | StepOutcome::Skipped => {
                     None

@@ -374,6 +374,7 @@ fn steps(h: &mut String, case: &CaseReport) {
             StepOutcome::Found { index } => format!("event #{index}"),
             StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
             StepOutcome::Skipped => "skipped".into(),
+            StepOutcome::Unfinished => "never finished".into(),
         };
         let _ = write!(
             h,
