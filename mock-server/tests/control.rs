@@ -302,3 +302,30 @@ async fn floods_and_oversized_frames_are_refused_and_others_are_unaffected() {
         0
     );
 }
+
+/// The probe and the widget build are revalidated, not re-downloaded: an
+/// unchanged script answers 304 to its ETag, so browsers keep its compiled
+/// code between page loads, and any change is seen on the next load.
+#[tokio::test]
+async fn scripts_carry_an_etag_and_answer_304_when_unchanged() {
+    let h = harness().await;
+    for path in ["/fixtures/probe.js", jodo_mock::http::WIDGET_PATH] {
+        let (status, head, body) = h.https_with("GET", path, &[], b"").await;
+        assert_eq!(status, 200, "{path}: {head}");
+        assert!(!body.is_empty(), "{path}");
+        assert!(head.contains("cache-control: no-cache"), "{path}: {head}");
+        let etag = head
+            .lines()
+            .find_map(|l| l.strip_prefix("etag: "))
+            .unwrap_or_else(|| panic!("{path}: no ETag in {head}"))
+            .to_owned();
+        let (status, _, body) = h
+            .https_with("GET", path, &[("If-None-Match", etag.as_str())], b"")
+            .await;
+        assert_eq!((status, body.as_str()), (304, ""), "{path}");
+        let (status, _, _) = h
+            .https_with("GET", path, &[("If-None-Match", "\"stale\"")], b"")
+            .await;
+        assert_eq!(status, 200, "{path}: a stale tag gets the script");
+    }
+}

@@ -81,6 +81,20 @@ impl Harness {
         origin: Option<&str>,
         body: &[u8],
     ) -> (u16, String) {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+        let (status, _, body) = self.https_with(method, path, &headers, body).await;
+        (status, body)
+    }
+
+    /// One HTTPS request with extra headers; returns status, the response
+    /// head (lower-cased) and the body.
+    pub async fn https_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, String) {
         let tcp = TcpStream::connect(self.addr).await.unwrap();
         let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
@@ -90,8 +104,8 @@ impl Harness {
             self.addr,
             body.len()
         );
-        if let Some(o) = origin {
-            head.push_str(&format!("Origin: {o}\r\n"));
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
         tls.write_all(head.as_bytes()).await.unwrap();
@@ -104,8 +118,8 @@ impl Harness {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-        (status, body)
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        (status, head.to_ascii_lowercase(), body.to_owned())
     }
 
     pub async fn create_session(&self) -> Value {
