@@ -72,6 +72,24 @@ pub enum Step {
         #[serde(default)]
         timeout_ms: Option<u64>,
     },
+    /// Fire a control trigger of the scenario on the case's live session:
+    /// the agent's side of the conversation (request video, mute, hang up).
+    Control {
+        /// Trigger name, as the scenario's `when: {control: NAME}`.
+        control: String,
+    },
+    /// Evaluate a JavaScript expression in the page, to look at what the
+    /// widget did to it (tracks, elements, stylesheets).
+    Eval {
+        /// The expression.
+        eval: String,
+        /// Value it must have.
+        #[serde(default)]
+        returns: Option<Value>,
+        /// The contract rule a wrong value breaks, for the failure message.
+        #[serde(default)]
+        rule: Option<String>,
+    },
 }
 
 impl Step {
@@ -80,6 +98,8 @@ impl Step {
         match self {
             Step::Call { call, .. } => call.clone(),
             Step::Wait { wait, .. } => format!("wait {wait}"),
+            Step::Control { control } => format!("control {control}"),
+            Step::Eval { eval, .. } => format!("eval {eval}"),
         }
     }
 }
@@ -266,6 +286,15 @@ pub fn parse(
                 }
             }
             Step::Wait { wait, .. } => check_event(wait, format!("/steps/{i}/wait"), &mut problems),
+            Step::Control { .. } => {}
+            Step::Eval {
+                rule: Some(rule), ..
+            } if catalog.rule(rule).is_none() => {
+                problems.push(format!(
+                    "at /steps/{i}/rule: {rule} is not a rule of the catalogue"
+                ));
+            }
+            Step::Eval { .. } => {}
         }
     }
     for (i, e) in case.expect.in_order.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! Runs one case in the browser and collects what happened. It never
 //! judges: the trace goes to [`crate::checks`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fantoccini::Client;
 use jodo_contract::Catalog;
@@ -56,6 +56,13 @@ pub enum StepOutcome {
     Skipped,
     /// Started but never finished: the case ran out of time here.
     Unfinished,
+    /// The control trigger was fired on the mock.
+    Triggered,
+    /// The control trigger could not be fired.
+    ControlFailed {
+        /// Why.
+        message: String,
+    },
 }
 
 /// Everything the probe recorded during a case.
@@ -79,6 +86,9 @@ pub struct ProbeRecord {
     /// SDK calls the runner made, with page times (for consent checks).
     #[serde(default)]
     pub calls: Vec<Value>,
+    /// Text frames the widget sent on its sockets.
+    #[serde(default)]
+    pub sent: Vec<Value>,
 }
 
 /// One eventdata as received.
@@ -122,11 +132,21 @@ pub enum HarnessError {
     Scenario(String),
 }
 
+/// The agent's side of a case: control triggers fired on the mock.
+pub trait Controls {
+    /// Fires a control trigger of the scenario on the case's live session.
+    ///
+    /// # Errors
+    /// Why it could not be fired (no live session), for the report.
+    fn trigger(&self, name: &str) -> Result<(), String>;
+}
+
 /// Loads the host page afresh and runs the case's steps.
 ///
-/// The steps run inside the page (the probe's `run`), in one WebDriver
-/// round trip that also brings back the probe's records: a command costs
-/// 7–20 ms in Chromium, which per step would be most of a case's overhead.
+/// Page steps run inside the page (the probe's `run`): each stretch between
+/// control steps is one WebDriver round trip that also brings back the
+/// probe's records, because a command costs 7–20 ms in Chromium, which per
+/// step would be most of a case's overhead.
 ///
 /// # Errors
 /// [`HarnessError`] when the browser or page cannot be driven; a widget that
@@ -136,77 +156,107 @@ pub async fn run_case(
     page_url: &str,
     case: &Case,
     catalog: &Catalog,
+    controls: &dyn Controls,
     stop_after: Duration,
 ) -> Result<CaseTrace, HarnessError> {
+    let started = Instant::now();
     client.goto(page_url).await?;
-    let batch: Vec<Value> = case
-        .steps
-        .iter()
-        .map(|step| page_step(step, catalog))
-        .collect();
-    let answer = client
-        .execute_async(
-            "var done = arguments[arguments.length - 1];\
-             var p = window.__jodoProbe;\
-             if (!p || !p.run) { done({noprobe: true}); return; }\
-             p.run(arguments[0], arguments[1], arguments[2], done);",
-            vec![
-                Value::Array(batch),
-                json!(0),
-                json!(duration_ms(stop_after)),
-            ],
-        )
-        .await?;
-    if answer.get("noprobe").is_some() {
-        return Err(HarnessError::NoProbe(page_url.to_owned()));
-    }
-    let outcomes = answer
-        .get("outcomes")
-        .and_then(Value::as_array)
-        .ok_or_else(|| HarnessError::Probe(format!("{answer:.200}")))?;
-    let stopped = answer.get("stopped") == Some(&Value::Bool(true));
-    let mut steps = step_records(case, outcomes, StepOutcome::Skipped)?;
-    if stopped {
-        if let Some(current) = steps.get_mut(outcomes.len()) {
-            current.outcome = StepOutcome::Unfinished;
-            current.elapsed_ms = page_ms(answer.get("unfinishedMs"));
-        }
-    }
-    let mut trace = CaseTrace {
-        steps,
-        stopped,
-        ..CaseTrace::default()
-    };
-    let record = answer
-        .get("record")
-        .cloned()
-        .ok_or_else(|| HarnessError::Probe("no probe record in the answer".into()))?;
-    trace.probe = serde_json::from_value(record).map_err(|e| HarnessError::Probe(e.to_string()))?;
-    Ok(trace)
-}
-
-/// Pairs the case's steps with the probe's outcomes; steps without one get
-/// `rest`.
-fn step_records(
-    case: &Case,
-    outcomes: &[Value],
-    rest: StepOutcome,
-) -> Result<Vec<StepRecord>, HarnessError> {
-    case.steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let (outcome, elapsed_ms) = match outcomes.get(i) {
-                None => (rest.clone(), 0),
-                Some(answer) => (step_outcome(step, answer)?, page_ms(answer.get("ms"))),
+    let steps = &case.steps;
+    let mut trace = CaseTrace::default();
+    let mut next_event = 0u64;
+    let mut record: Option<Value> = None;
+    let mut i = 0;
+    while i < steps.len() {
+        if let Step::Control { control } = &steps[i] {
+            let at = Instant::now();
+            let outcome = match controls.trigger(control) {
+                Ok(()) => StepOutcome::Triggered,
+                Err(message) => StepOutcome::ControlFailed { message },
             };
-            Ok(StepRecord {
-                step: step.clone(),
+            let failed = outcome != StepOutcome::Triggered;
+            trace.steps.push(StepRecord {
+                step: steps[i].clone(),
                 outcome,
-                elapsed_ms,
-            })
-        })
-        .collect()
+                elapsed_ms: duration_ms(at.elapsed()),
+            });
+            record = None;
+            i += 1;
+            if failed {
+                break;
+            }
+            continue;
+        }
+        let end = steps[i..]
+            .iter()
+            .position(|s| matches!(s, Step::Control { .. }))
+            .map_or(steps.len(), |p| i + p);
+        let batch: Vec<Value> = steps[i..end]
+            .iter()
+            .map(|s| page_step(s, catalog))
+            .collect();
+        let left = stop_after.saturating_sub(started.elapsed());
+        let answer = client
+            .execute_async(
+                "var done = arguments[arguments.length - 1];\
+                 var p = window.__jodoProbe;\
+                 if (!p || !p.run) { done({noprobe: true}); return; }\
+                 p.run(arguments[0], arguments[1], arguments[2], done);",
+                vec![
+                    Value::Array(batch),
+                    json!(next_event),
+                    json!(duration_ms(left)),
+                ],
+            )
+            .await?;
+        if answer.get("noprobe").is_some() {
+            return Err(HarnessError::NoProbe(page_url.to_owned()));
+        }
+        let outcomes = answer
+            .get("outcomes")
+            .and_then(Value::as_array)
+            .ok_or_else(|| HarnessError::Probe(format!("{answer:.200}")))?;
+        let ran = outcomes.len().min(end - i);
+        for (step, outcome) in steps[i..].iter().zip(&outcomes[..ran]) {
+            trace.steps.push(StepRecord {
+                step: step.clone(),
+                outcome: step_outcome(step, outcome)?,
+                elapsed_ms: page_ms(outcome.get("ms")),
+            });
+        }
+        next_event = answer
+            .get("next")
+            .and_then(Value::as_u64)
+            .unwrap_or(next_event);
+        record = answer.get("record").cloned();
+        if answer.get("stopped") == Some(&Value::Bool(true)) {
+            trace.stopped = true;
+            trace.steps.push(StepRecord {
+                step: steps[i + ran].clone(),
+                outcome: StepOutcome::Unfinished,
+                elapsed_ms: page_ms(answer.get("unfinishedMs")),
+            });
+            break;
+        }
+        if ran < end - i {
+            break; // a wait timed out: the rest is skipped
+        }
+        i = end;
+    }
+    for step in &steps[trace.steps.len()..] {
+        trace.steps.push(StepRecord {
+            step: step.clone(),
+            outcome: StepOutcome::Skipped,
+            elapsed_ms: 0,
+        });
+    }
+    trace.probe = match record {
+        Some(record) => {
+            serde_json::from_value(record).map_err(|e| HarnessError::Probe(e.to_string()))?
+        }
+        // The case ended on a control step: read what followed it.
+        None => read_probe(client).await?,
+    };
+    Ok(trace)
 }
 
 /// A step as the probe's `run` takes it.
@@ -223,13 +273,16 @@ fn page_step(step: &Step, catalog: &Catalog) -> Value {
             let (media, eventtype) = wait.split_once('/').unwrap_or((wait, ""));
             json!({"wait": [media, eventtype], "timeoutMs": timeout_ms.unwrap_or(DEFAULT_WAIT_MS)})
         }
+        Step::Eval { eval, .. } => json!({"eval": eval}),
+        // Never sent to the page: the runner fires it between batches.
+        Step::Control { control } => json!({"control": control}),
     }
 }
 
 /// What the probe reported for one step.
 fn step_outcome(step: &Step, answer: &Value) -> Result<StepOutcome, HarnessError> {
     match step {
-        Step::Call { .. } => call_outcome(answer),
+        Step::Call { .. } | Step::Eval { .. } | Step::Control { .. } => call_outcome(answer),
         Step::Wait { timeout_ms, .. } => Ok(match answer.get("found").and_then(Value::as_u64) {
             Some(i) => StepOutcome::Found {
                 index: usize::try_from(i).unwrap_or(usize::MAX),

@@ -66,7 +66,7 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct ValidateArgs {
     /// What the documents are: eventdata, frame, scenario, case, report
-    /// (a report.json), session-request, or a method name (its argument list as a JSON array;
+    /// (a report.json), mutant, session-request, or a method name (its argument list as a JSON array;
     /// a bare value stands for a single argument).
     #[arg(long, default_value = "eventdata")]
     kind: String,
@@ -88,9 +88,10 @@ struct RunArgs {
     /// Folder of case files to run instead of the built-in cases.
     #[arg(long, value_name = "DIR")]
     cases: Option<PathBuf>,
-    /// Run only cases whose id contains this text.
-    #[arg(long)]
-    filter: Option<String>,
+    /// Run only cases whose id contains this text; repeat it to run the
+    /// cases matching any of several.
+    #[arg(long, value_name = "TEXT")]
+    filter: Vec<String>,
     /// Contract profile: strict (one canonical form) or compat (every documented variant).
     #[arg(long, default_value = "strict")]
     profile: Profile,

@@ -12,6 +12,7 @@ use jodo_contract::{Profile, SchemaSet, clock};
 use jodo_mock::gateway::{Gateway, development_keys};
 use jodo_mock::pages::WidgetBuild;
 use jodo_mock::server::StartError;
+use jodo_mock::session::Command;
 use jodo_mock::tls::TlsIdentity;
 use jodo_mock::{MockConfig, MockServer, scenario};
 use sha2::{Digest, Sha256};
@@ -33,8 +34,8 @@ pub struct RunOptions {
     pub widget: Option<PathBuf>,
     /// Case folder; the built-in cases when absent.
     pub cases_dir: Option<PathBuf>,
-    /// Run only cases whose id contains this text.
-    pub filter: Option<String>,
+    /// Run only cases whose id contains one of these texts (all when empty).
+    pub filter: Vec<String>,
     /// Browser to use.
     pub browser: BrowserOptions,
     /// Contract profile events are checked in.
@@ -59,7 +60,7 @@ pub enum RunError {
     #[error(transparent)]
     Cases(#[from] CaseError),
     /// No case matched the filter.
-    #[error("no case matches the filter {0:?}")]
+    #[error("no case matches {0}")]
     NoCases(String),
     /// The widget file could not be read.
     #[error("cannot read widget build {path}: {source}")]
@@ -109,10 +110,13 @@ pub async fn run(
         Some(dir) => case::from_dir(dir, &schemas)?,
         None => case::builtin(&schemas)?,
     };
-    if let Some(filter) = &options.filter {
-        cases.retain(|c| c.id.contains(filter.as_str()));
+    if !options.filter.is_empty() {
+        cases.retain(|c| options.filter.iter().any(|f| c.id.contains(f.as_str())));
         if cases.is_empty() {
-            return Err(RunError::NoCases(filter.clone()));
+            return Err(RunError::NoCases(format!(
+                "the filter {:?}",
+                options.filter
+            )));
         }
     }
     if let Some(shard) = options.shard {
@@ -208,6 +212,7 @@ pub async fn run(
         timing,
         coverage: Coverage::of(schemas.catalog(), &cases),
         cases: reports,
+        selftest: None,
     })
 }
 
@@ -303,6 +308,46 @@ async fn probe_version(browser: &Browser, mock: &MockServer) -> Option<String> {
     answer.get("returned")?.as_str().map(str::to_owned)
 }
 
+/// A control step naming a trigger the scenario does not have: caught
+/// before the case runs, since the engine would ignore it silently.
+fn unknown_trigger(case: &Case, sc: &scenario::Scenario) -> Option<String> {
+    let known = |name: &str| {
+        sc.states
+            .values()
+            .flat_map(|s| &s.on)
+            .any(|t| matches!(&t.when, scenario::model::Trigger::Control(n) if n == name))
+    };
+    case.steps.iter().find_map(|step| match step {
+        case::Step::Control { control } if !known(control) => Some(format!(
+            "scenario {} has no control trigger {control:?}",
+            sc.name
+        )),
+        _ => None,
+    })
+}
+
+/// Control steps go to the newest live session on the worker's own mock:
+/// the one the current case's page opened.
+struct MockControls<'a>(&'a MockServer);
+
+impl executor::Controls for MockControls<'_> {
+    fn trigger(&self, name: &str) -> Result<(), String> {
+        let sessions = &self.0.state().sessions;
+        let live = sessions
+            .list()
+            .into_iter()
+            .rev()
+            .find(|s| s.live)
+            .and_then(|s| sessions.get(&s.id))
+            .ok_or_else(|| "no live session on the mock (did the widget connect?)".to_owned())?;
+        if live.command(Command::Trigger(name.to_owned())) {
+            Ok(())
+        } else {
+            Err("the session's channel closed before the trigger".into())
+        }
+    }
+}
+
 /// How long before the case limit the page stops a case itself: enough for
 /// the page load and the answer to come back.
 const PAGE_STOP_MARGIN: Duration = Duration::from_millis(500);
@@ -333,8 +378,11 @@ async fn run_one(
         probe: Default::default(),
     };
     let mut unresponsive = false;
-    let result = match scenario::load(&case.scenario, ctx.schemas) {
-        Err(e) => Err(Ended::Harness(HarnessError::Scenario(e.to_string()))),
+    let result = match scenario::load(&case.scenario, ctx.schemas)
+        .map_err(|e| e.to_string())
+        .and_then(|sc| unknown_trigger(case, &sc).map_or(Ok(sc), Err))
+    {
+        Err(e) => Err(Ended::Harness(HarnessError::Scenario(e))),
         Ok(sc) => {
             mock.set_scenario(sc);
             let url = format!("{}/?case={}", mock.origin(), case.id);
@@ -345,7 +393,14 @@ async fn run_one(
             let in_page = limit.saturating_sub(PAGE_STOP_MARGIN);
             match tokio::time::timeout(
                 limit,
-                executor::run_case(browser.client(), &url, case, catalog, in_page),
+                executor::run_case(
+                    browser.client(),
+                    &url,
+                    case,
+                    catalog,
+                    &MockControls(mock),
+                    in_page,
+                ),
             )
             .await
             {
@@ -419,12 +474,13 @@ fn judge(report: &mut CaseReport, case: &Case, trace: CaseTrace, ctx: &CheckCont
     report.probe = trace.probe;
 }
 
-/// Harness time of a case: its wall time minus the waits for events.
+/// Harness time of a case: its wall time minus the waits for events and
+/// the page's own time in `eval` steps (which may pause on purpose).
 fn overhead_ms(report: &CaseReport) -> u64 {
     let waited: u64 = report
         .steps
         .iter()
-        .filter(|s| matches!(s.step, case::Step::Wait { .. }))
+        .filter(|s| matches!(s.step, case::Step::Wait { .. } | case::Step::Eval { .. }))
         .map(|s| s.elapsed_ms)
         .sum();
     report.duration_ms.saturating_sub(waited)

@@ -208,6 +208,10 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
         &marker,
         &[
             "run",
+            "--filter",
+            "chat-length-codes",
+            "--filter",
+            "session-allocated",
             "--widget",
             widget.to_str().unwrap(),
             "--report-dir",
@@ -280,6 +284,10 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
         &marker,
         &[
             "run",
+            "--filter",
+            "chat-length-codes",
+            "--filter",
+            "session-allocated",
             "--jobs",
             "2",
             "--widget",
@@ -314,6 +322,10 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
         &marker,
         &[
             "run",
+            "--filter",
+            "chat-length-codes",
+            "--filter",
+            "session-allocated",
             "--expectations",
             expectations.to_str().unwrap(),
             "--report-dir",
@@ -482,6 +494,12 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
                 reports.to_str().unwrap(),
                 "--timeout",
                 "2000",
+                "--filter",
+                "session-allocated",
+                "--filter",
+                "chat-length-codes",
+                "--filter",
+                "chat-roundtrip",
             ],
         );
         let elapsed = started.elapsed();
@@ -575,6 +593,11 @@ fn reference_build_passes_in_firefox_and_leaves_no_process() {
             "run",
             "--browser",
             "firefox",
+            "--expectations",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("expectations/firefox.yaml")
+                .to_str()
+                .unwrap(),
             "--report-dir",
             dir.path().to_str().unwrap(),
         ],
@@ -583,7 +606,20 @@ fn reference_build_passes_in_firefox_and_leaves_no_process() {
     assert_eq!(out.code, Some(0), "{stderr}");
     let report = read_report(dir.path());
     assert_eq!(report.browser.name, "firefox");
-    assert!(report.summary.total >= 3 && report.summary.passed == report.summary.total);
+    // Everything passes but the screen captures Firefox refuses without a
+    // user gesture (expectations/firefox.yaml).
+    let not_passed: Vec<&str> = report
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        not_passed,
+        ["screenshare-request-accept", "screenshare-visitor"],
+        "{stderr}"
+    );
+    assert!(report.summary.total >= 50, "{stderr}");
     assert_eq!(report.widget.sdk_version.as_deref(), Some("2.0.0-ref.1"));
     assert_eq!(
         leftovers(&marker),

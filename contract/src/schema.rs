@@ -320,13 +320,14 @@ impl SchemaSet {
             "scenario" => self.validate("scenario.schema.json", doc),
             "case" => self.validate("case.schema.json", doc),
             "report" => self.validate("report.schema.json", doc),
+            "mutant" => self.validate("mutant.schema.json", doc),
             "session-request" => self.validate("wire/session-request.schema.json", doc),
             method if self.catalog.method(method).is_some() => {
                 self.validate_input(method, doc, profile)
             }
             other => {
                 return Err(format!(
-                    "unknown kind {other:?}; use eventdata, frame, scenario, case, report, session-request, or a method name ({})",
+                    "unknown kind {other:?}; use eventdata, frame, scenario, case, report, mutant, session-request, or a method name ({})",
                     self.catalog
                         .methods
                         .iter()

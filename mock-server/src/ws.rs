@@ -26,6 +26,9 @@ use crate::session::{Command, Recorded, Session, random_hex};
 /// Initial read buffer of a channel; it grows for larger frames.
 const READ_BUFFER_BYTES: usize = 4096;
 
+/// How long a closing channel waits for the widget's answering Close.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+
 /// How many sent frames a channel keeps for `replay`.
 const REPLAY_MEMORY: usize = 32;
 
@@ -336,7 +339,20 @@ impl Channel {
                 code,
                 reason: reason.to_owned().into(),
             })))
-            .await
+            .await?;
+        // Wait (briefly) for the widget's answering Close before the TCP
+        // connection goes: closing it with the widget's frames still unread
+        // makes the kernel reset it, and a browser that sees the reset may
+        // drop the frames sent just before the Close (Firefox does).
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+        Ok(())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Return codes: each call that names an expected value returned exactly it.
+//! Return codes: each call that names an expected value returned exactly
+//! it; likewise each page expression with an expected value.
 
 use serde_json::Value;
 
@@ -10,27 +11,38 @@ use crate::executor::{CaseTrace, StepOutcome};
 pub fn check(trace: &CaseTrace) -> Vec<Failure> {
     let mut failures = Vec::new();
     for (i, record) in trace.steps.iter().enumerate() {
-        let Step::Call {
-            call,
-            args,
-            returns: Some(want),
-        } = &record.step
-        else {
+        let StepOutcome::Returned { value, .. } = &record.outcome else {
             continue;
         };
-        if let StepOutcome::Returned { value, .. } = &record.outcome {
-            if value != want {
-                failures.push(
-                    Failure::new(
-                        format!("return-code:{call}"),
-                        format!(
-                            "step {i}: {call}({}) returned {value}, expected {want}",
-                            describe_args(args)
-                        ),
-                    )
-                    .diff(want.to_string(), value.to_string()),
-                );
-            }
+        let (rule, what, want) = match &record.step {
+            Step::Call {
+                call,
+                args,
+                returns: Some(want),
+            } => (
+                format!("return-code:{call}"),
+                format!("{call}({})", describe_args(args)),
+                want,
+            ),
+            Step::Eval {
+                eval,
+                returns: Some(want),
+                rule,
+            } => (
+                rule.clone().unwrap_or_else(|| "page-state".into()),
+                format!("the page's {eval}"),
+                want,
+            ),
+            _ => continue,
+        };
+        if value != want {
+            failures.push(
+                Failure::new(
+                    rule,
+                    format!("step {i}: {what} gave {value}, expected {want}"),
+                )
+                .diff(want.to_string(), value.to_string()),
+            );
         }
     }
     failures

@@ -37,6 +37,20 @@ impl Trace<'_> {
                     .is_some_and(|m| m.consent.iter().any(|d| d == device))
         })
     }
+
+    /// Whether the runner called `method` after page time `from` and no
+    /// later than `to`: a jodosessioninit after session/ended starts a new
+    /// session, whose events the ended one's rule does not cover.
+    fn called_between(&self, method: &str, from: f64, to: f64) -> bool {
+        self.probe.calls.iter().any(|c| {
+            let at = page_time(c);
+            at > from
+                && at <= to
+                && c.get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.rsplit('.').next() == Some(method))
+        })
+    }
 }
 
 const RULES: &[Rule] = &[
@@ -108,24 +122,28 @@ fn unique_messageid(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
     out
 }
 
-/// After session/ended only sessionEnd events may reach the page.
+/// After session/ended only sessionEnd events may reach the page, until
+/// the page starts a new session with jodosessioninit.
 fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
-    let events = &t.events;
-    let Some(ended) = events.iter().position(|e| event_key(e) == "session/ended") else {
-        return Vec::new();
-    };
-    events[ended + 1..]
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.get("media").and_then(Value::as_str) != Some("sessionEnd"))
-        .map(|(k, e)| {
-            format!(
-                "event {} ({}) came after session/ended",
-                ended + 1 + k,
-                event_key(e)
-            )
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut ended_at: Option<f64> = None;
+    for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
+        if let Some(at) = ended_at {
+            if t.called_between("jodosessioninit", at, recorded.at) {
+                ended_at = None;
+            } else if e.get("media").and_then(Value::as_str) != Some("sessionEnd") {
+                out.push(format!(
+                    "event {i} ({}) came after session/ended",
+                    event_key(e)
+                ));
+                continue;
+            }
+        }
+        if ended_at.is_none() && event_key(e) == "session/ended" {
+            ended_at = Some(recorded.at);
+        }
+    }
+    out
 }
 
 /// Neither key appears in any string of any eventdata.
@@ -237,13 +255,23 @@ fn ack_order(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
 /// unmute happen only while started.
 fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    for (media, device) in [
-        ("voice", "microphone"),
-        ("video", "camera"),
-        ("screenshare", "screen"),
+    // The LiveKit flow asks with livekit/audioRequest: type 201 for voice,
+    // 206 for audio and video.
+    for (media, device, livekit_type) in [
+        ("voice", "microphone", Some(201)),
+        ("video", "camera", Some(206)),
+        ("screenshare", "screen", None),
     ] {
         let (mut requested, mut may_start, mut started) = (false, false, false);
         for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
+            let is_livekit_request = e.get("media").and_then(Value::as_str) == Some("livekit")
+                && e.get("eventtype").and_then(Value::as_str) == Some("audioRequest")
+                && livekit_type.is_some()
+                && e.get("type").and_then(Value::as_i64) == livekit_type;
+            if is_livekit_request {
+                requested = true;
+                continue;
+            }
             if e.get("media").and_then(Value::as_str) != Some(media) {
                 continue;
             }
@@ -505,5 +533,38 @@ mod tests {
             broken.contains(&"no-keys-in-eventdata".to_string()),
             "{broken:?}"
         );
+    }
+
+    #[test]
+    fn a_new_session_after_ended_is_not_after_ended() {
+        let events = vec![
+            json!({"media": "session", "eventtype": "ended", "messageid": "a"}),
+            json!({"media": "session", "eventtype": "initialized", "messageid": "b", "systemcallid": "2"}),
+        ];
+        // Event 1 is at page time 1.0: without a jodosessioninit call before
+        // it, it breaks the rule; with one (at 0.5), it opens a new session.
+        let t = trace(events.clone());
+        assert_eq!(rules_broken(&t), ["nothing-after-ended"]);
+        let mut t = trace(events);
+        t.probe.calls = vec![json!({"at": 0.5, "path": "jodosessioninit"})];
+        assert!(rules_broken(&t).is_empty(), "{:?}", rules_broken(&t));
+    }
+
+    #[test]
+    fn a_livekit_audio_request_asks_for_voice_or_video_by_type() {
+        let accepted = |media: &str| json!({"media": media, "eventtype": "accepted", "messageid": format!("x{media}")});
+        let request = |kind: i64| json!({"media": "livekit", "eventtype": "audioRequest", "type": kind, "messageid": format!("r{kind}")});
+        let start = json!({"media": "session", "eventtype": "initialized", "messageid": "i"});
+        let t = trace(vec![
+            start.clone(),
+            request(201),
+            accepted("voice"),
+            request(206),
+            accepted("video"),
+        ]);
+        assert!(rules_broken(&t).is_empty(), "{:?}", rules_broken(&t));
+        // A 201 request does not ask for video.
+        let t = trace(vec![start, request(201), accepted("video")]);
+        assert_eq!(rules_broken(&t), ["media-lifecycle"]);
     }
 }

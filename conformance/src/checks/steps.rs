@@ -24,13 +24,17 @@ pub fn check(trace: &CaseTrace) -> Vec<Failure> {
                     "event-arrives",
                     format!("{what}: the event did not arrive within {timeout_ms} ms"),
                 )),
+                StepOutcome::ControlFailed { message } => {
+                    Some(Failure::new("control-fired", format!("{what}: {message}")))
+                }
                 StepOutcome::Unfinished => Some(Failure::new(
                     "step-finishes",
                     format!("{what} never finished"),
                 )),
-                StepOutcome::Returned { .. } | StepOutcome::Found { .. } | StepOutcome::Skipped => {
-                    None
-                }
+                StepOutcome::Returned { .. }
+                | StepOutcome::Found { .. }
+                | StepOutcome::Skipped
+                | StepOutcome::Triggered => None,
             }
         })
         .collect()

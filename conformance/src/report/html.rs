@@ -74,6 +74,9 @@ pub fn render(report: &RunReport) -> String {
     facts(&mut h, report);
     scores(&mut h, report);
     areas(&mut h, report);
+    if let Some(st) = &report.selftest {
+        selftest(&mut h, st);
+    }
     let _ = write!(h, "<h2>Cases ({})</h2>", s.total);
     for case in &report.cases {
         case_section(&mut h, case);
@@ -366,6 +369,14 @@ fn steps(h: &mut String, case: &CaseReport) {
                 format!("call {call}({}){want}", args.join(", "))
             }
             crate::case::Step::Wait { wait, .. } => format!("wait for {wait}"),
+            crate::case::Step::Control { control } => format!("agent side: {control}"),
+            crate::case::Step::Eval { eval, returns, .. } => {
+                let want = returns
+                    .as_ref()
+                    .map(|r| format!(" → expect {r}"))
+                    .unwrap_or_default();
+                format!("look at the page: {eval}{want}")
+            }
         };
         let result = match &s.outcome {
             StepOutcome::Returned { value, js_type } => format!("returned {value} ({js_type})"),
@@ -375,6 +386,8 @@ fn steps(h: &mut String, case: &CaseReport) {
             StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
             StepOutcome::Skipped => "skipped".into(),
             StepOutcome::Unfinished => "never finished".into(),
+            StepOutcome::Triggered => "fired".into(),
+            StepOutcome::ControlFailed { message } => format!("not fired: {message}"),
         };
         let _ = write!(
             h,
@@ -433,6 +446,50 @@ fn trace(h: &mut String, case: &CaseReport) {
         );
     }
     h.push_str("</details>");
+}
+
+/// The kill matrix: each mutant, the check it breaks, and the cases that
+/// caught it.
+fn selftest(h: &mut String, st: &crate::selftest::SelftestReport) {
+    use crate::selftest::Verdict;
+    let _ = write!(
+        h,
+        "<h2>Self-test</h2><p>The suite was also run on {} faulty builds, each the reference with one          named fault. {} of them ({:.0} %) were caught by a case whose failure names the broken check;          the reference build {}.</p>",
+        st.mutants.len(),
+        st.killed,
+        st.kill_rate * 100.0,
+        if st.reference_failures.is_empty() {
+            "passed every case".to_owned()
+        } else {
+            format!("failed {}", esc(&st.reference_failures.join(", ")))
+        }
+    );
+    h.push_str(
+        "<table><tr><th>Mutant</th><th>Area</th><th>Breaks</th><th>Verdict</th><th>Caught by</th></tr>",
+    );
+    for m in &st.mutants {
+        let (class, verdict) = match m.verdict {
+            Verdict::Killed => ("pass", "killed"),
+            Verdict::KilledUnnamed => ("fail", "killed, check not named"),
+            Verdict::Survived => ("fail", "survived"),
+        };
+        let caught = if m.naming_cases.is_empty() {
+            &m.failed_cases
+        } else {
+            &m.naming_cases
+        };
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code><div class=\"small\">{}</div></td><td>{}</td><td><code>{}</code></td>\
+             <td class=\"{class}\">{verdict}</td><td class=\"small\">{}</td></tr>",
+            esc(&m.name),
+            esc(&m.summary),
+            esc(&m.area),
+            esc(&m.breaks),
+            esc(&caught.join(", "))
+        );
+    }
+    h.push_str("</table>");
 }
 
 fn uncovered(h: &mut String, report: &RunReport) {

@@ -173,6 +173,10 @@ pub struct RunReport {
     pub coverage: crate::coverage::Coverage,
     /// Every case, in run order.
     pub cases: Vec<CaseReport>,
+    /// The self-test's kill matrix, when this report comes from
+    /// `jodo-conformance selftest` (its cases are the reference build's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selftest: Option<crate::selftest::SelftestReport>,
 }
 
 impl Summary {
