@@ -8,8 +8,10 @@ use clap::{Parser, Subcommand};
 use jodo_conformance::browser::{BrowserKind, BrowserOptions};
 use jodo_conformance::coverage::Coverage;
 use jodo_conformance::expectations::Expectations;
+use jodo_conformance::mutant::{self, Mutant};
 use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
 use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
+use jodo_conformance::selftest;
 use jodo_conformance::shard::Shard;
 use jodo_contract::{Profile, SchemaSet};
 
@@ -55,6 +57,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prove the suite catches faults: run it on the reference build and on
+    /// every mutant (faulty builds in fixtures/mutants), print the kill
+    /// matrix, and write the reports with the matrix in them.
+    ///
+    /// Exit codes: 0 the reference passed every case and every mutant was
+    /// killed by a case naming the check it breaks, 1 otherwise, 2 the
+    /// self-test could not run (no browser, a stale or invalid mutant).
+    Selftest(SelftestArgs),
     /// Print the catalogue of methods, events, status codes and external-data fields.
     Catalog {
         /// Print it as JSON instead of tables.
@@ -119,11 +129,36 @@ struct RunArgs {
     /// unexpected pass and does, so the file stays current.
     #[arg(long, value_name = "FILE")]
     expectations: Option<PathBuf>,
+    /// Stop at the first case that does not end as expected (the cases not
+    /// run are left out of the reports).
+    #[arg(long)]
+    fail_fast: bool,
     /// Write the golden trace of every `golden: true` case from this run:
     /// into DIR/snapshots/ with --cases DIR, else into the report folder's
     /// snapshots/ (copy them beside your cases after reviewing them).
     #[arg(long)]
     update_golden: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SelftestArgs {
+    /// Folder of mutant files instead of the kit's own (fixtures/mutants).
+    #[arg(long, value_name = "DIR")]
+    mutants: Option<PathBuf>,
+    /// Run only mutants whose name contains this text (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    only: Vec<String>,
+    /// Where the reference build's reports, with the kill matrix, go.
+    #[arg(long, value_name = "DIR", default_value = "reports/selftest")]
+    report_dir: PathBuf,
+    /// Browser: chromium or firefox.
+    #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+    browser: BrowserKind,
+    /// Run every case on every mutant for the complete kill matrix (slow:
+    /// a build that breaks everything waits out every case). By default a
+    /// mutant's run stops at the first case naming the broken check.
+    #[arg(long)]
+    full_matrix: bool,
 }
 
 /// Progress on stderr: a bar on a terminal, one line per case either way.
@@ -209,6 +244,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => runtime.block_on(run(args)),
+        Command::Selftest(args) => runtime.block_on(selftest(args)),
         Command::Validate(args) => validate(&args),
         Command::Catalog { json } => catalog(json),
         Command::Coverage {
@@ -347,6 +383,149 @@ fn write_goldens(report: &report::RunReport, dir: &std::path::Path) -> std::io::
     Ok(())
 }
 
+/// One line per build as the self-test goes.
+struct SelftestPrinter;
+
+impl selftest::SelftestProgress for SelftestPrinter {
+    fn build_started(&mut self, mutant: Option<&Mutant>, index: usize, total: usize) {
+        match mutant {
+            None => eprintln!("reference build: running every case"),
+            Some(m) => eprintln!("mutant {index}/{total}: {} ({})", m.name, m.summary),
+        }
+    }
+
+    fn mutant_finished(&mut self, r: &selftest::MutantResult) {
+        let verdict = match r.verdict {
+            selftest::Verdict::Killed => "killed",
+            selftest::Verdict::KilledUnnamed => "KILLED WITHOUT NAMING",
+            selftest::Verdict::Survived => "SURVIVED",
+        };
+        eprintln!("   {verdict}: {} failing case(s)", r.failed_cases.len());
+    }
+}
+
+async fn selftest(args: SelftestArgs) -> ExitCode {
+    let Ok(schemas) = load_schemas() else {
+        return ExitCode::from(2);
+    };
+    let loaded = match &args.mutants {
+        Some(dir) => mutant::from_dir(dir, &schemas),
+        None => mutant::builtin(&schemas),
+    };
+    let mut mutants = match loaded {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !args.only.is_empty() {
+        mutants.retain(|m| args.only.iter().any(|o| m.name.contains(o.as_str())));
+        if mutants.is_empty() {
+            eprintln!("error: no mutant matches {:?}", args.only);
+            return ExitCode::from(2);
+        }
+    }
+    let options = RunOptions {
+        browser: BrowserOptions {
+            kind: args.browser,
+            webdriver_url: None,
+        },
+        ..RunOptions::default()
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+        }
+    });
+    let started = std::time::Instant::now();
+    let result = selftest::run(
+        &options,
+        &mutants,
+        args.full_matrix,
+        &mut SelftestPrinter,
+        stopped,
+    )
+    .await;
+    let (mut reference, st) = match result {
+        Ok(done) => done,
+        Err(selftest::SelftestError::Run(RunError::Interrupted)) => {
+            eprintln!("interrupted; browser and driver stopped");
+            return ExitCode::from(130);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "kill matrix ({} mutants; {}):",
+        st.mutants.len(),
+        if args.full_matrix {
+            "every case on every mutant"
+        } else {
+            "each mutant's run stops at its first case naming the broken check; --full-matrix runs them all"
+        }
+    );
+    let width = st.mutants.iter().map(|m| m.name.len()).max().unwrap_or(0);
+    for m in &st.mutants {
+        let verdict = match m.verdict {
+            selftest::Verdict::Killed => "killed  ",
+            selftest::Verdict::KilledUnnamed => "UNNAMED ",
+            selftest::Verdict::Survived => "SURVIVED",
+        };
+        let by = if m.naming_cases.is_empty() {
+            &m.failed_cases
+        } else {
+            &m.naming_cases
+        };
+        println!(
+            "  {verdict} {:<width$}  breaks {:<28} by {}",
+            m.name,
+            m.breaks,
+            if by.is_empty() {
+                "no case".to_owned()
+            } else {
+                by.join(", ")
+            }
+        );
+    }
+    if !st.reference_failures.is_empty() {
+        println!(
+            "the reference build failed: {}",
+            st.reference_failures.join(", ")
+        );
+    }
+    println!(
+        "{} of {} mutants killed by a case naming the broken check (kill rate {:.1} %); reference {}; {:.0} s",
+        st.killed,
+        st.mutants.len(),
+        st.kill_rate * 100.0,
+        if st.reference_failures.is_empty() {
+            "passed every case"
+        } else {
+            "FAILED"
+        },
+        started.elapsed().as_secs_f64()
+    );
+    let ok = st.ok();
+    reference.selftest = Some(st);
+    if let Err(e) = report::write_all(&reference, &args.report_dir) {
+        eprintln!(
+            "error: cannot write reports to {}: {e}",
+            args.report_dir.display()
+        );
+        return ExitCode::from(2);
+    }
+    eprintln!("reports in {}", args.report_dir.display());
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 async fn run(args: RunArgs) -> ExitCode {
     let expectations = match &args.expectations {
         None => Expectations::default(),
@@ -370,6 +549,7 @@ async fn run(args: RunArgs) -> ExitCode {
         case_timeout: args.timeout.map(std::time::Duration::from_millis),
         jobs: usize::from(args.jobs),
         shard: args.shard,
+        fail_fast: args.fail_fast.then_some(runner::FailFast::AnyFailure),
         expectations,
     };
     let interrupt = async {

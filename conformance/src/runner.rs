@@ -46,8 +46,46 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Only this share of the cases, so CI machines can split a run.
     pub shard: Option<Shard>,
+    /// Stop taking new cases once one fails this way (the cases not run
+    /// are left out of the report).
+    pub fail_fast: Option<FailFast>,
     /// Known results: cases expected not to pass.
     pub expectations: Expectations,
+}
+
+/// When a run stops early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailFast {
+    /// At the first case that does not end as expected.
+    AnyFailure,
+    /// At the first case with a failure naming this check (a rule id, or a
+    /// prefix such as `return-code` of `return-code:SendChatMessage`): the
+    /// self-test needs no more to call a mutant killed.
+    Naming(String),
+}
+
+impl FailFast {
+    /// Whether this finished case ends the run.
+    pub fn stops_at(&self, case: &CaseReport, expectations: &Expectations) -> bool {
+        match self {
+            FailFast::AnyFailure => {
+                expectations.expected(&case.id).unwrap_or(Outcome::Pass) != case.outcome
+            }
+            FailFast::Naming(check) => case
+                .checks
+                .iter()
+                .flat_map(|c| &c.failures)
+                .any(|f| names_check(&f.rule, check)),
+        }
+    }
+}
+
+/// Whether a failure's rule is `check`, exactly or as `check:detail`.
+pub fn names_check(rule: &str, check: &str) -> bool {
+    rule == check
+        || rule
+            .strip_prefix(check)
+            .is_some_and(|rest| rest.starts_with(':'))
 }
 
 /// Why a run could not happen (exit code 2).
@@ -272,6 +310,15 @@ async fn worker(
         let Some((index, case)) = next else { break };
         let (report, unresponsive) =
             run_one(&browser, &mock, case, ctx, options.case_timeout).await;
+        if options
+            .fail_fast
+            .as_ref()
+            .is_some_and(|f| f.stops_at(&report, &options.expectations))
+        {
+            if let Ok(mut q) = queue.lock() {
+                q.clear();
+            }
+        }
         let _ = news.send(News::Finished(index, Box::new(report)));
         if unresponsive {
             // A page that hangs keeps its renderer busy, and every later

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::mutant::{Mutant, MutantError};
 use crate::report::{CaseReport, Outcome, RunReport};
-use crate::runner::{self, RunError, RunOptions};
+use crate::runner::{self, FailFast, RunError, RunOptions};
 
 /// How one mutant fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,9 @@ pub trait SelftestProgress {
 
 impl SelftestProgress for () {}
 
-/// Runs the suite on the reference build and then on every mutant.
+/// Runs the suite on the reference build and then on every mutant; with
+/// `full_matrix` every case runs on every mutant, otherwise a mutant's run
+/// stops at its first naming failure.
 /// `interrupt` becoming true stops the current run and the self-test.
 ///
 /// # Errors
@@ -95,6 +97,7 @@ impl SelftestProgress for () {}
 pub async fn run(
     options: &RunOptions,
     mutants: &[Mutant],
+    full_matrix: bool,
     progress: &mut dyn SelftestProgress,
     interrupt: watch::Receiver<bool>,
 ) -> Result<(RunReport, SelftestReport), SelftestError> {
@@ -125,8 +128,11 @@ pub async fn run(
     let mut results = Vec::with_capacity(builds.len());
     for (i, (m, path)) in builds.into_iter().enumerate() {
         progress.build_started(Some(m), i + 1, mutants.len());
+        // Unless the whole matrix is wanted, a mutant's run ends at the
+        // first case naming the broken check: that is all a kill needs.
         let run_options = RunOptions {
             widget: Some(path),
+            fail_fast: (!full_matrix).then(|| FailFast::Naming(m.breaks.clone())),
             ..options.clone()
         };
         let report = runner::run(&run_options, &mut (), stop(interrupt.clone())).await?;
@@ -159,15 +165,6 @@ fn not_passed(cases: &[CaseReport]) -> impl Iterator<Item = &CaseReport> {
     cases.iter().filter(|c| c.outcome != Outcome::Pass)
 }
 
-/// Whether a failure's check is the one the mutant breaks: the same id, or
-/// the id as a prefix (`return-code` names `return-code:SendChatMessage`).
-fn names(rule: &str, breaks: &str) -> bool {
-    rule == breaks
-        || rule
-            .strip_prefix(breaks)
-            .is_some_and(|rest| rest.starts_with(':'))
-}
-
 /// The verdict on one mutant from the cases' outcomes and failures.
 pub fn judge(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
     let failed: Vec<&CaseReport> = not_passed(cases).collect();
@@ -177,7 +174,7 @@ pub fn judge(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
             c.checks
                 .iter()
                 .flat_map(|check| &check.failures)
-                .any(|f| names(&f.rule, &m.breaks))
+                .any(|f| runner::names_check(&f.rule, &m.breaks))
         })
         .map(|c| c.id.clone())
         .collect();
@@ -201,18 +198,18 @@ pub fn judge(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::runner::names_check;
 
     #[test]
     fn a_check_is_named_exactly_or_as_a_prefix() {
-        assert!(names("schema", "schema"));
-        assert!(names("schema:chat/messagesent", "schema"));
-        assert!(names(
+        assert!(names_check("schema", "schema"));
+        assert!(names_check("schema:chat/messagesent", "schema"));
+        assert!(names_check(
             "return-code:SendChatMessage",
             "return-code:SendChatMessage"
         ));
-        assert!(!names("schemax", "schema"));
-        assert!(!names(
+        assert!(!names_check("schemax", "schema"));
+        assert!(!names_check(
             "return-code:SendDocument",
             "return-code:SendChatMessage"
         ));
