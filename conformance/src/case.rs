@@ -228,14 +228,9 @@ pub fn parse(
     };
     let (value, positions) =
         jodo_contract::yaml::parse(text).map_err(|e| invalid(vec![e.to_string()]))?;
-    let errors = schemas.validate("case.schema.json", &value);
+    let errors = positions.describe_errors(&schemas.validate("case.schema.json", &value));
     if !errors.is_empty() {
-        return Err(invalid(
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", positions.describe(&e.pointer), e.message))
-                .collect(),
-        ));
+        return Err(invalid(errors));
     }
     let mut case: Case = serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
     let mut problems = Vec::new();

@@ -107,15 +107,9 @@ pub fn parse(
     };
     let (value, positions) =
         jodo_contract::yaml::parse(text).map_err(|e| invalid(e.to_string()))?;
-    let errors = schemas.validate("mutant.schema.json", &value);
+    let errors = positions.describe_errors(&schemas.validate("mutant.schema.json", &value));
     if !errors.is_empty() {
-        return Err(invalid(
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", positions.describe(&e.pointer), e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ));
+        return Err(invalid(errors.join("; ")));
     }
     let mutant: Mutant = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
     if let Some(name) = file_name {

@@ -41,6 +41,15 @@ impl Positions {
             None => format!("at {shown}"),
         }
     }
+
+    /// Schema errors as `line N, at POINTER: message`, the form every data
+    /// file loader (scenarios, cases, mutants) reports them in.
+    pub fn describe_errors(&self, errors: &[crate::SchemaError]) -> Vec<String> {
+        errors
+            .iter()
+            .map(|e| format!("{}: {}", self.describe(&e.pointer), e.message))
+            .collect()
+    }
 }
 
 impl Positions {

@@ -106,14 +106,10 @@ pub fn parse(text: &str, origin: &str, schemas: &SchemaSet) -> Result<Scenario, 
         origin: origin.to_owned(),
         problems,
     };
-    let schema_errors = schemas.validate("scenario.schema.json", &value);
+    let schema_errors =
+        positions.describe_errors(&schemas.validate("scenario.schema.json", &value));
     if !schema_errors.is_empty() {
-        return Err(invalid(
-            schema_errors
-                .iter()
-                .map(|e| format!("{}: {}", positions.describe(&e.pointer), e.message))
-                .collect(),
-        ));
+        return Err(invalid(schema_errors));
     }
     let scenario: Scenario =
         serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
