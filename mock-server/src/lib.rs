@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`scenario`]: per-session state machines loaded from `scenarios/`.
 //! - [`gateway`]: API keys and the Origin allowlist.
-//! - [`session`]: sessions, channel tokens and transcripts.
+//! - [`session`]: sessions, channel tokens, resume secrets and transcripts.
+//! - [`conversation`]: a session's protocol state, carried across channels.
 //! - [`pages`]: the widget build, host page and probe served to browsers.
 //! - [`http`], [`ws`] and [`control`]: the routes; the only modules that know HTTP.
 //! - [`tls`]: the certificate the mock presents.
@@ -12,6 +13,7 @@
 
 pub mod bench;
 pub mod control;
+pub mod conversation;
 pub mod gateway;
 pub mod http;
 pub mod pages;

@@ -1,10 +1,12 @@
-//! Visitor sessions: ids, single-use channel tokens, what each session has
-//! exchanged so far, and the handle the control API steers it by.
+//! Visitor sessions: ids, single-use channel tokens and resume secrets,
+//! what each session has exchanged so far, and the handle the control API
+//! steers it by.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use rand::Rng;
@@ -13,11 +15,15 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
+use crate::conversation::Conversation;
 use crate::scenario::{Scenario, Step};
 
 /// How many frames a session keeps in memory for the control API; the
 /// transcript file (`--transcripts`) keeps all of them.
 const TRANSCRIPT_MEMORY: usize = 1000;
+
+/// How long a dropped session waits for the widget to resume it.
+pub const RESUME_GRACE: Duration = Duration::from_secs(30);
 
 /// What the control API asks a live channel to do.
 #[derive(Debug)]
@@ -46,6 +52,7 @@ pub struct Session {
     transcript: Mutex<VecDeque<TranscriptEntry>>,
     file: Mutex<Option<std::fs::File>>,
     commands: Mutex<Option<mpsc::UnboundedSender<Command>>>,
+    parked: Mutex<Option<(Conversation, Instant)>>,
 }
 
 /// One frame that crossed the channel, as the control API shows it.
@@ -139,6 +146,19 @@ impl Session {
         }
     }
 
+    /// Keeps the conversation of a dropped channel for [`RESUME_GRACE`].
+    pub fn park(&self, conversation: Conversation) {
+        if let Ok(mut p) = self.parked.lock() {
+            *p = Some((conversation, Instant::now() + RESUME_GRACE));
+        }
+    }
+
+    /// Takes the parked conversation back, unless its grace period is over.
+    pub fn unpark(&self) -> Option<Conversation> {
+        let (conversation, until) = self.parked.lock().ok()?.take()?;
+        (Instant::now() < until).then_some(conversation)
+    }
+
     /// Whether a channel is open.
     pub fn is_live(&self) -> bool {
         self.commands.lock().map(|c| c.is_some()).unwrap_or(false)
@@ -181,6 +201,9 @@ struct Registry {
     by_id: HashMap<String, Arc<Session>>,
     order: Vec<String>,
     tokens: HashMap<String, String>,
+    /// Resume secret → session id, and each session's current secret.
+    resumes: HashMap<String, String>,
+    resume_of: HashMap<String, String>,
 }
 
 /// Random lowercase hex of `n` bytes.
@@ -239,6 +262,7 @@ impl Sessions {
             transcript: Mutex::new(VecDeque::new()),
             file: Mutex::new(file),
             commands: Mutex::new(None),
+            parked: Mutex::new(None),
         });
         let token = random_hex(24);
         if let Ok(mut r) = self.inner.lock() {
@@ -254,6 +278,27 @@ impl Sessions {
         let mut r = self.inner.lock().ok()?;
         let id = r.tokens.remove(token)?;
         r.by_id.get(&id).cloned()
+    }
+
+    /// A fresh resume secret for the session, replacing its previous one:
+    /// only the secret of the latest welcome re-attaches the session.
+    pub fn issue_resume(&self, session_id: &str) -> String {
+        let secret = random_hex(24);
+        if let Ok(mut r) = self.inner.lock() {
+            if let Some(old) = r.resume_of.insert(session_id.to_owned(), secret.clone()) {
+                r.resumes.remove(&old);
+            }
+            r.resumes.insert(secret.clone(), session_id.to_owned());
+        }
+        secret
+    }
+
+    /// The session a resume secret belongs to. The secret stays valid
+    /// until the session's next welcome replaces it, so an attempt that
+    /// fails before its welcome can be made again.
+    pub fn resume_target(&self, secret: &str) -> Option<Arc<Session>> {
+        let r = self.inner.lock().ok()?;
+        r.by_id.get(r.resumes.get(secret)?).cloned()
     }
 
     /// A session by id.

@@ -1,8 +1,8 @@
 //! The WebSocket channel of one session: sequence numbers, replay and gap
-//! detection on client frames, the state timer, control commands, and the
-//! steps the scenario engine asks for (including deliberate faults).
+//! detection on client frames, the state timer, control commands, the
+//! steps the scenario engine asks for (including deliberate faults), and
+//! resuming a dropped session over a new channel.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,14 +12,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use jodo_contract::wire::kind;
-use jodo_contract::{Direction, Frame, SchemaSet, clock};
+use jodo_contract::{Direction, Frame, clock};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::conversation::Conversation;
 use crate::scenario::model::Upgrade;
-use crate::scenario::{Fired, Machine, Step};
+use crate::scenario::{Fired, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
 use crate::session::{Command, Recorded, Session, random_hex};
 
@@ -29,17 +30,20 @@ const READ_BUFFER_BYTES: usize = 4096;
 /// How long a closing channel waits for the widget's answering Close.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 
-/// How many sent frames a channel keeps for `replay`.
-const REPLAY_MEMORY: usize = 32;
-
-/// Query of the upgrade request.
+/// Query of the upgrade request: a new session's token, or the resume
+/// secret of a session whose channel dropped.
 #[derive(Debug, Deserialize)]
 pub struct UpgradeQuery {
     token: Option<String>,
+    resume: Option<String>,
 }
 
-/// Upgrades to a channel if the Origin is allowed, the token is fresh and
-/// the session's scenario does not refuse upgrades.
+/// Close codes after which the widget may resume the session: the server
+/// went away or asks it to come back, rather than ending the session.
+const RESUMABLE_CLOSES: [u16; 3] = [1001, 1012, 1013];
+
+/// Upgrades to a channel if the Origin is allowed, the token (or resume
+/// secret) is good and the session's scenario does not refuse upgrades.
 pub async fn upgrade(
     State(state): State<Arc<AppState>>,
     Query(query): Query<UpgradeQuery>,
@@ -50,23 +54,18 @@ pub async fn upgrade(
     if let Err(refusal) = state.gateway.check_origin(origin) {
         return (StatusCode::FORBIDDEN, refusal.message()).into_response();
     }
-    let Some(session) = query
-        .token
-        .as_deref()
-        .and_then(|t| state.sessions.redeem(t))
-    else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "unknown or already used channel token",
-        )
-            .into_response();
+    let opened = match (query.token.as_deref(), query.resume.as_deref()) {
+        (Some(token), None) => open_new(&state, token),
+        (None, Some(secret)) => open_resumed(&state, secret),
+        _ => Err((
+            StatusCode::BAD_REQUEST,
+            "the upgrade needs either ?token= or ?resume=",
+        )),
     };
-    if let Upgrade::Refuse(status) = session.scenario.api.websocket {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return (status, "the scenario refuses the channel").into_response();
-    }
-    let schemas = state.schemas.clone();
-    let limits = state.gateway.clone();
+    let (session, conversation, resumed) = match opened {
+        Ok(opened) => opened,
+        Err(refusal) => return refusal.into_response(),
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // Frames are small; tungstenite's default 128 KiB read buffer per
@@ -75,76 +74,102 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             let (tx, rx) = mpsc::unbounded_channel();
             session.attach(tx);
-            let mut channel = Channel::new(socket, session.clone(), schemas, rx, limits);
-            if let Err(e) = channel.run().await {
+            let mut channel = Channel {
+                socket,
+                session: session.clone(),
+                state,
+                commands: rx,
+                conv: conversation,
+                closed: false,
+                ended: false,
+            };
+            if let Err(e) = channel.run(resumed).await {
                 tracing::debug!(session = %session.id, error = %e, "channel ended with an error");
             }
             session.detach();
+            if !channel.ended {
+                session.park(channel.conv);
+            }
         })
+}
+
+type Refusal = (StatusCode, &'static str);
+
+/// A new session's first channel, opened with its single-use token.
+fn open_new(state: &AppState, token: &str) -> Result<(Arc<Session>, Conversation, bool), Refusal> {
+    let session = state.sessions.redeem(token).ok_or((
+        StatusCode::UNAUTHORIZED,
+        "unknown or already used channel token",
+    ))?;
+    refused_by_scenario(&session.scenario.api.websocket)?;
+    let conversation = Conversation::start(&session.scenario, &session.systemcallid);
+    Ok((session, conversation, false))
+}
+
+/// A dropped session re-attached with the secret of its latest welcome.
+fn open_resumed(
+    state: &AppState,
+    secret: &str,
+) -> Result<(Arc<Session>, Conversation, bool), Refusal> {
+    let session = state.sessions.resume_target(secret).ok_or((
+        StatusCode::UNAUTHORIZED,
+        "unknown or outdated resume secret",
+    ))?;
+    refused_by_scenario(&session.scenario.api.resume)?;
+    let conversation = session.unpark().ok_or((
+        StatusCode::CONFLICT,
+        "the session is not waiting to be resumed (still open, ended, or past its grace period)",
+    ))?;
+    Ok((session, conversation, true))
+}
+
+fn refused_by_scenario(upgrade: &Upgrade) -> Result<(), Refusal> {
+    match upgrade {
+        Upgrade::Accept => Ok(()),
+        Upgrade::Refuse(status) => Err((
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            "the scenario refuses the channel",
+        )),
+    }
 }
 
 /// One open channel.
 struct Channel {
     socket: WebSocket,
     session: Arc<Session>,
-    schemas: Arc<SchemaSet>,
-    gateway: crate::gateway::Gateway,
+    state: Arc<AppState>,
     commands: mpsc::UnboundedReceiver<Command>,
-    machine: Machine,
-    out_seq: u64,
-    in_seq: u64,
-    seen_in: HashSet<String>,
-    sent: VecDeque<Utf8Bytes>,
-    entered_at: Instant,
-    entries: u64,
+    conv: Conversation,
+    /// No more frames go out on this socket.
     closed: bool,
+    /// The session cannot be resumed: it ended, or a side closed it for good.
+    ended: bool,
 }
 
 impl Channel {
-    fn new(
-        socket: WebSocket,
-        session: Arc<Session>,
-        schemas: Arc<SchemaSet>,
-        commands: mpsc::UnboundedReceiver<Command>,
-        gateway: crate::gateway::Gateway,
-    ) -> Self {
-        let mut vars = Map::new();
-        vars.insert("systemcallid".into(), json!(session.systemcallid));
-        let machine = Machine::new(&session.scenario, vars);
-        let entries = machine.entries();
-        Self {
-            socket,
-            session,
-            schemas,
-            gateway,
-            commands,
-            machine,
-            out_seq: 0,
-            in_seq: 0,
-            seen_in: HashSet::new(),
-            sent: VecDeque::new(),
-            entered_at: Instant::now(),
-            entries,
-            closed: false,
+    async fn run(&mut self, resumed: bool) -> Result<(), axum::Error> {
+        let resume = self.state.sessions.issue_resume(&self.session.id);
+        let mut welcome = json!({"systemcallid": self.session.systemcallid, "loadmethod": "custom",
+                                 "startwithmedia": "chat", "isPSTN": 0, "resume": resume});
+        if resumed {
+            welcome["resumed"] = json!(true);
         }
-    }
-
-    async fn run(&mut self) -> Result<(), axum::Error> {
-        self.send(
-            kind::WELCOME,
-            json!({"systemcallid": self.session.systemcallid, "loadmethod": "custom",
-                   "startwithmedia": "chat", "isPSTN": 0}),
-        )
+        self.send(kind::WELCOME, welcome).await?;
+        self.fire(if resumed {
+            Fired::Resumed
+        } else {
+            Fired::Opened
+        })
         .await?;
-        self.fire(Fired::Opened).await?;
         while !self.closed {
             // Frames of one burst go out together (one TLS record, one
             // write) before the channel waits for anything.
             self.socket.flush().await?;
             let deadline = self
+                .conv
                 .machine
                 .next_timer(&self.session.scenario)
-                .map(|ms| (self.entered_at + Duration::from_millis(ms), ms));
+                .map(|ms| (self.conv.entered_at + Duration::from_millis(ms), ms));
             tokio::select! {
                 message = self.socket.recv() => match message {
                     None => break,
@@ -153,7 +178,11 @@ impl Channel {
                         Message::Binary(_) => {
                             self.refuse("binary_not_supported", "frames are JSON text messages", None).await?;
                         }
-                        Message::Close(_) => break,
+                        Message::Close(_) => {
+                            // The widget closed the channel itself.
+                            self.ended = true;
+                            break;
+                        }
                         Message::Ping(_) | Message::Pong(_) => {}
                     },
                 },
@@ -174,10 +203,10 @@ impl Channel {
     /// Runs the engine on a trigger and performs the steps it returns.
     async fn fire(&mut self, fired: Fired<'_>) -> Result<(), axum::Error> {
         let scenario = self.session.scenario.clone();
-        let steps = self.machine.fire(&scenario, fired);
-        if self.machine.entries() != self.entries {
-            self.entries = self.machine.entries();
-            self.entered_at = Instant::now();
+        let steps = self.conv.machine.fire(&scenario, fired);
+        if self.conv.machine.entries() != self.conv.entries {
+            self.conv.entries = self.conv.machine.entries();
+            self.conv.entered_at = Instant::now();
         }
         self.perform(steps).await
     }
@@ -197,7 +226,7 @@ impl Channel {
             "in",
             Recorded::Json(Utf8Bytes::from(text.as_str().to_owned())),
         );
-        if self.schemas.frame_direction(&frame.kind) == Some(Direction::Server) {
+        if self.state.schemas.frame_direction(&frame.kind) == Some(Direction::Server) {
             let reason = format!(
                 "{:?} frames are sent by the server, not by widgets",
                 frame.kind
@@ -206,12 +235,12 @@ impl Channel {
                 .refuse("unexpected_kind", &reason, Some(&frame.messageid))
                 .await;
         }
-        if let Some(p) = self.schemas.validate_frame(&raw).first() {
+        if let Some(p) = self.state.schemas.validate_frame(&raw).first() {
             return self
                 .refuse("invalid_frame", &p.to_string(), Some(&frame.messageid))
                 .await;
         }
-        if !self.seen_in.insert(frame.messageid.clone()) {
+        if !self.conv.seen_in.insert(frame.messageid.clone()) {
             return self
                 .refuse(
                     "replayed_messageid",
@@ -220,18 +249,19 @@ impl Channel {
                 )
                 .await;
         }
-        if frame.seq != self.in_seq + 1 {
-            let reason = format!("expected seq {}, got {}", self.in_seq + 1, frame.seq);
-            self.in_seq = frame.seq;
+        if frame.seq != self.conv.in_seq + 1 {
+            let reason = format!("expected seq {}, got {}", self.conv.in_seq + 1, frame.seq);
+            self.conv.in_seq = frame.seq;
             self.refuse("sequence_gap", &reason, Some(&frame.messageid))
                 .await?;
         } else {
-            self.in_seq = frame.seq;
+            self.conv.in_seq = frame.seq;
         }
         let over_limit = self
+            .state
             .schemas
             .frame_rate_limit(&frame.kind)
-            .and_then(|category| self.gateway.limit_frame(&self.session.akey, category));
+            .and_then(|category| self.state.gateway.limit_frame(&self.session.akey, category));
         if let Some(limit) = over_limit {
             return self
                 .refuse("rate_limited", &limit, Some(&frame.messageid))
@@ -267,15 +297,9 @@ impl Channel {
                     self.session.record("out", json!({ "raw": text }));
                     self.socket.feed(Message::Text(text.into())).await?;
                 }
-                Step::SkipSeq(n) => self.out_seq += n,
+                Step::SkipSeq(n) => self.conv.out_seq += n,
                 Step::Replay(back) => {
-                    if let Some(text) = self
-                        .sent
-                        .len()
-                        .checked_sub(back)
-                        .and_then(|i| self.sent.get(i))
-                        .cloned()
-                    {
+                    if let Some(text) = self.conv.sent_back(back) {
                         self.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null) }));
                         self.socket.feed(Message::Text(text)).await?;
                     }
@@ -292,7 +316,7 @@ impl Channel {
 
     /// Queues a frame whose data is already JSON object text.
     async fn send_text(&mut self, kind: &str, data: &str) -> Result<(), axum::Error> {
-        self.out_seq += 1;
+        self.conv.out_seq += 1;
         let ts = clock::rfc3339_now_shared();
         // The envelope's fields are plain ASCII (frame kinds, digits, hex,
         // an RFC 3339 time), so they are written as they are.
@@ -300,7 +324,7 @@ impl Channel {
         text.push_str("{\"kind\":\"");
         text.push_str(kind);
         text.push_str("\",\"seq\":");
-        text.push_str(&self.out_seq.to_string());
+        text.push_str(&self.conv.out_seq.to_string());
         text.push_str(",\"messageid\":\"s");
         text.push_str(&random_hex(8));
         text.push_str("\",\"ts\":\"");
@@ -310,10 +334,7 @@ impl Channel {
         text.push('}');
         let text = Utf8Bytes::from(text);
         self.session.record("out", Recorded::Json(text.clone()));
-        if self.sent.len() == REPLAY_MEMORY {
-            self.sent.pop_front();
-        }
-        self.sent.push_back(text.clone());
+        self.conv.remember_sent(text.clone());
         self.socket.feed(Message::Text(text)).await
     }
 
@@ -332,6 +353,7 @@ impl Channel {
 
     async fn close(&mut self, code: u16, reason: &str) -> Result<(), axum::Error> {
         self.closed = true;
+        self.ended = !RESUMABLE_CLOSES.contains(&code);
         self.session
             .record("out", json!({"close": code, "reason": reason}));
         self.socket

@@ -267,3 +267,113 @@ async fn plain_http_on_the_tls_port_is_refused() {
     // The server is still up for TLS clients.
     assert_eq!(h.https("GET", "/healthz", None, b"").await.0, 200);
 }
+
+/// A dropped session is resumed over a new channel with the secret of its
+/// latest welcome: same session, seq and replay memory carried over. A live
+/// session, an outdated secret and a session that ended are refused.
+#[tokio::test]
+async fn a_dropped_session_resumes_with_its_latest_secret_only() {
+    let h = harness().await;
+    let (mut ws, created) = h.open().await;
+    let welcome = h.next(&mut ws).await;
+    let first_secret = welcome["data"]["resume"].as_str().unwrap().to_owned();
+    h.next(&mut ws).await; // allocated, seq 2
+    let base = created["websocket"]
+        .as_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let resume_url = |secret: &str| format!("{base}?resume={secret}");
+    let status_of = |r: Result<common::Socket, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+        Err(e) => panic!("not an HTTP refusal: {e}"),
+        Ok(_) => 101,
+    };
+    // Still open: nothing to resume.
+    let live = h
+        .connect(&resume_url(&first_secret), "https://host.test")
+        .await;
+    assert_eq!(status_of(live), 409);
+    let unknown = h
+        .connect(&resume_url(&"0".repeat(48)), "https://host.test")
+        .await;
+    assert_eq!(status_of(unknown), 401);
+    let foreign = h
+        .connect(&resume_url(&first_secret), "https://evil.test")
+        .await;
+    assert_eq!(status_of(foreign), 403);
+
+    ws.send(client_frame("chat.send", 1, "r1", json!({"text": "hi"})))
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        h.next(&mut ws).await; // deliveredack, readack, typing, received: seq 3..=6
+    }
+    // The connection goes without a close frame.
+    drop(ws);
+    let mut resumed = None;
+    for _ in 0..50 {
+        match h
+            .connect(&resume_url(&first_secret), "https://host.test")
+            .await
+        {
+            Ok(socket) => {
+                resumed = Some(socket);
+                break;
+            }
+            Err(e) => {
+                assert_eq!(status_of(Err(e)), 409, "refused otherwise");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    let mut ws = resumed.expect("the session resumed within a second");
+    let welcome = h.next(&mut ws).await;
+    assert_eq!(welcome["kind"], "welcome");
+    assert_eq!(welcome["seq"], 7, "seq continues: {welcome}");
+    assert_eq!(welcome["data"]["resumed"], true);
+    assert_eq!(welcome["data"]["systemcallid"], created["systemcallid"]);
+    let second_secret = welcome["data"]["resume"].as_str().unwrap().to_owned();
+    assert_ne!(second_secret, first_secret);
+
+    // The replay memory came along: r1 is refused, r2 goes through, and the
+    // client's seq continues without a gap.
+    ws.send(client_frame("chat.send", 2, "r1", json!({"text": "again"})))
+        .await
+        .unwrap();
+    let refused = h.next(&mut ws).await;
+    assert_eq!(refused["data"]["code"], "replayed_messageid", "{refused}");
+    // (A refused replay does not use up a seq.)
+    ws.send(client_frame("chat.send", 2, "r2", json!({"text": "new"})))
+        .await
+        .unwrap();
+    let ack = h.next(&mut ws).await;
+    assert_eq!(ack["data"]["eventtype"], "messagedeliveredack", "{ack}");
+    assert_eq!(ack["data"]["refmessageid"], "r2");
+
+    // The first secret is spent by the second welcome.
+    let outdated = h
+        .connect(&resume_url(&first_secret), "https://host.test")
+        .await;
+    assert_eq!(status_of(outdated), 401);
+
+    // A session the visitor ended cannot be resumed.
+    ws.send(client_frame("session.end", 3, "r3", json!({})))
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Close(_))) | None) => break,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("expected the close, got {other:?}"),
+        }
+    }
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let ended = h
+        .connect(&resume_url(&second_secret), "https://host.test")
+        .await;
+    assert_eq!(status_of(ended), 409);
+}

@@ -231,7 +231,7 @@ async fn floods_and_oversized_frames_are_refused_and_others_are_unaffected() {
             "PUT",
             "/control/v1/scenario",
             None,
-            br#"{"name": "reconnect"}"#,
+            br#"{"name": "chat-extras"}"#,
         )
         .await;
     assert_eq!(status, 200);

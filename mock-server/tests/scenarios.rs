@@ -80,6 +80,14 @@ async fn run_selftest(h: &Harness, sc: &Scenario) -> Result<(), String> {
     }
     seen.insert(welcome["messageid"].to_string());
     last_seq = 1.max(last_seq);
+    let mut resume = welcome["data"]["resume"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let resume_url = |secret: &str| {
+        let base = url.split('?').next().unwrap_or_default();
+        format!("{base}?resume={secret}")
+    };
     for (n, step) in steps.enumerate() {
         let at = |e: String| format!("step {n} {step:?}: {e}");
         match step {
@@ -166,6 +174,37 @@ async fn run_selftest(h: &Harness, sc: &Scenario) -> Result<(), String> {
                     (code, Some(Ok(Message::Close(Some(close)))))
                         if code == u16::from(close.code).to_string() => {}
                     (_, other) => return Err(at(format!("expected close {how}, got {other:?}"))),
+                }
+            }
+            SelftestStep::Resume => {
+                ws = h
+                    .connect(&resume_url(&resume), "https://host.test")
+                    .await
+                    .map_err(|e| at(format!("resume refused: {e}")))?;
+                let welcome = next_json(h, &mut ws).await.map_err(&at)?;
+                let seq = welcome["seq"].as_u64().unwrap_or(0);
+                if welcome["kind"] != "welcome"
+                    || welcome["data"]["resumed"] != true
+                    || seq != last_seq + 1
+                    || welcome["data"]["systemcallid"] != created["systemcallid"]
+                {
+                    return Err(at(format!(
+                        "expected a resumed welcome #{} of the same session, got {welcome}",
+                        last_seq + 1
+                    )));
+                }
+                last_seq = seq;
+                seen.insert(welcome["messageid"].to_string());
+                resume = welcome["data"]["resume"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            SelftestStep::ResumeStatus(want) => {
+                match h.connect(&resume_url(&resume), "https://host.test").await {
+                    Err(WsError::Http(r)) if r.status().as_u16() == *want => {}
+                    Err(e) => return Err(at(format!("resume failed otherwise: {e}"))),
+                    Ok(_) => return Err(at(format!("resume succeeded, expected {want}"))),
                 }
             }
             other => return Err(at(format!("{other:?} must be the first step"))),

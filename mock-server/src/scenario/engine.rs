@@ -13,6 +13,8 @@ use super::model::{Action, Scenario, Trigger};
 pub enum Fired<'a> {
     /// The channel opened.
     Opened,
+    /// A new channel resumed the session.
+    Resumed,
     /// A client frame arrived (already checked against its schema), as JSON.
     Frame(&'a Value),
     /// A state timer of this many milliseconds ran out.
@@ -110,7 +112,7 @@ impl Machine {
         };
         let Some(transition) = state.on.iter().find(|t| {
             let kind_matches = match (&t.when, fired) {
-                (Trigger::Opened, Fired::Opened) => true,
+                (Trigger::Opened, Fired::Opened) | (Trigger::Resumed, Fired::Resumed) => true,
                 (Trigger::Frame(kind), Fired::Frame(frame)) => frame["kind"] == kind.as_str(),
                 (Trigger::AfterMs(ms), Fired::Timer(fired_ms)) => *ms == fired_ms,
                 (Trigger::Control(name), Fired::Control(fired_name)) => name == fired_name,

@@ -40,6 +40,9 @@ pub struct Api {
     /// How the WebSocket upgrade answers.
     #[serde(default)]
     pub websocket: Upgrade,
+    /// How an upgrade that resumes the session after a drop answers.
+    #[serde(default)]
+    pub resume: Upgrade,
 }
 
 /// How the session API answers a creation request.
@@ -96,6 +99,8 @@ pub struct Transition {
 pub enum Trigger {
     /// The channel opened (welcome sent).
     Opened,
+    /// A new channel resumed the session after a drop (welcome sent).
+    Resumed,
     /// A client frame of this kind arrived.
     Frame(String),
     /// This long after the state was entered, if the machine is still in it.
@@ -159,6 +164,12 @@ pub enum SelftestStep {
     UpgradeStatus(u16),
     /// Expect no answer from the session API within this many milliseconds.
     ApiSilentMs(u64),
+    /// Open a new channel with the resume secret of the last welcome and
+    /// expect its welcome (`resumed`, seq continuing).
+    Resume,
+    /// Expect an upgrade with the last resume secret to be refused with
+    /// this HTTP status.
+    ResumeStatus(u16),
 }
 
 impl Scenario {
