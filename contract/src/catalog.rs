@@ -58,6 +58,11 @@ pub struct EventEntry {
     /// How the compat profile relaxes this event.
     #[serde(default)]
     pub compat: CompatRelax,
+    /// Widget frames that go with this event when the widget produces it
+    /// from its own UI rather than from a method (e.g. an image the visitor
+    /// captured): such frames have no method to name them.
+    #[serde(default)]
+    pub frames: Vec<String>,
 }
 
 /// Compat-profile relaxations of one event (AMBIGUITIES.md).
@@ -303,16 +308,24 @@ mod tests {
     }
 
     #[test]
-    fn method_frames_are_widget_frames_and_every_widget_frame_has_a_method() {
+    fn method_and_event_frames_are_widget_frames_and_every_widget_frame_has_a_sender() {
         let cat = Catalog::embedded().unwrap();
         let schemas = crate::SchemaSet::embedded().unwrap();
-        for m in &cat.methods {
-            for kind in &m.frames {
+        let senders = cat
+            .methods
+            .iter()
+            .map(|m| (m.name.clone(), &m.frames))
+            .chain(
+                cat.events
+                    .iter()
+                    .map(|e| (format!("{}/{}", e.media, e.eventtype), &e.frames)),
+            );
+        for (name, frames) in senders {
+            for kind in frames {
                 assert_eq!(
                     schemas.frame_direction(kind),
                     Some(crate::Direction::Widget),
-                    "{} sends {kind}, which is not a widget frame of the wire protocol",
-                    m.name
+                    "{name} sends {kind}, which is not a widget frame of the wire protocol"
                 );
             }
         }
@@ -325,8 +338,9 @@ mod tests {
                     assert!(
                         cat.methods
                             .iter()
-                            .any(|m| m.frames.iter().any(|f| f == kind)),
-                        "no method sends {kind}"
+                            .any(|m| m.frames.iter().any(|f| f == kind))
+                            || cat.events.iter().any(|e| e.frames.iter().any(|f| f == kind)),
+                        "no method or event sends {kind}"
                     );
                 }
             }
