@@ -542,3 +542,57 @@ fn overhead_ms(report: &CaseReport) -> u64 {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{CheckResult, Failure};
+
+    fn case(id: &str, outcome: Outcome, rules: &[&str]) -> CaseReport {
+        CaseReport {
+            id: id.into(),
+            title: String::new(),
+            area: String::new(),
+            spec: String::new(),
+            scenario: String::new(),
+            outcome,
+            duration_ms: 0,
+            overhead_ms: 0,
+            reason: None,
+            expected: None,
+            unexpected: false,
+            checks: vec![CheckResult {
+                name: "rules".into(),
+                passed: rules.is_empty(),
+                failures: rules.iter().map(|r| Failure::new(*r, "broken")).collect(),
+            }],
+            steps: Vec::new(),
+            probe: Default::default(),
+        }
+    }
+
+    #[test]
+    fn fail_fast_stops_at_the_first_case_not_ending_as_expected() {
+        let none = Expectations::default();
+        let known = Expectations::parse("known: fail\n").unwrap();
+        let any = FailFast::AnyFailure;
+        assert!(!any.stops_at(&case("a", Outcome::Pass, &[]), &none));
+        assert!(any.stops_at(&case("a", Outcome::Fail, &["x"]), &none));
+        assert!(any.stops_at(&case("a", Outcome::Timeout, &[]), &none));
+        // A known failure is what the file says: the run goes on...
+        assert!(!any.stops_at(&case("known", Outcome::Fail, &["x"]), &known));
+        // ...but a known failure that now passes is news.
+        assert!(any.stops_at(&case("known", Outcome::Pass, &[]), &known));
+    }
+
+    #[test]
+    fn fail_fast_on_a_check_stops_only_where_a_failure_names_it() {
+        let none = Expectations::default();
+        let naming = FailFast::Naming("return-code".into());
+        let named = case("a", Outcome::Fail, &["return-code:SendChatMessage"]);
+        assert!(naming.stops_at(&named, &none));
+        let other = case("a", Outcome::Fail, &["return-codes-extra", "schema"]);
+        assert!(!naming.stops_at(&other, &none));
+        assert!(!naming.stops_at(&case("a", Outcome::Pass, &[]), &none));
+    }
+}

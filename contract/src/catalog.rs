@@ -339,7 +339,10 @@ mod tests {
                         cat.methods
                             .iter()
                             .any(|m| m.frames.iter().any(|f| f == kind))
-                            || cat.events.iter().any(|e| e.frames.iter().any(|f| f == kind)),
+                            || cat
+                                .events
+                                .iter()
+                                .any(|e| e.frames.iter().any(|f| f == kind)),
                         "no method or event sends {kind}"
                     );
                 }
