@@ -48,13 +48,45 @@ pub enum DecodeError {
     NotFrame(serde_json::Error),
 }
 
+/// The envelope fields of a received frame, borrowed from its parsed JSON:
+/// what a receiver needs to route and check it, without copying `data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Head<'a> {
+    /// Frame kind.
+    #[serde(borrow)]
+    pub kind: &'a str,
+    /// Per-direction sequence number.
+    pub seq: u64,
+    /// Unique per session and direction.
+    #[serde(borrow)]
+    pub messageid: &'a str,
+}
+
+impl<'a> Head<'a> {
+    /// The envelope of a parsed frame.
+    ///
+    /// # Errors
+    /// [`DecodeError::NotFrame`] when a field is missing or of another type.
+    pub fn of(raw: &'a Value) -> Result<Self, DecodeError> {
+        Head::deserialize(raw).map_err(DecodeError::NotFrame)
+    }
+}
+
+/// Parses a text message into JSON, for [`Head::of`] and the schemas.
+///
+/// # Errors
+/// [`DecodeError::NotJson`] when the text is not JSON.
+pub fn parse(text: &str) -> Result<Value, DecodeError> {
+    serde_json::from_str(text).map_err(DecodeError::NotJson)
+}
+
 impl Frame {
     /// Parses a text message, keeping the raw value for schema checks.
     ///
     /// # Errors
     /// [`DecodeError`] when the text is not JSON or lacks the envelope fields.
     pub fn decode(text: &str) -> Result<(Self, Value), DecodeError> {
-        let raw: Value = serde_json::from_str(text).map_err(DecodeError::NotJson)?;
+        let raw = parse(text)?;
         let frame = Frame::deserialize(&raw).map_err(DecodeError::NotFrame)?;
         Ok((frame, raw))
     }

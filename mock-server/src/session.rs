@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::conversation::Conversation;
 use crate::scenario::{Scenario, Step};
 
-/// How many frames a session keeps in memory for the control API; the
-/// transcript file (`--transcripts`) keeps all of them.
-const TRANSCRIPT_MEMORY: usize = 1000;
+/// How much of its transcript a session keeps in memory for the control
+/// API: the latest 64 KiB of lines (a few hundred frames). The transcript
+/// file (`--transcripts`) keeps every frame; a bound per session keeps a
+/// mock with many chatty sessions within its memory.
+const TRANSCRIPT_BYTES: usize = 64 * 1024;
 
 /// How long a dropped session waits for the widget to resume it.
 pub const RESUME_GRACE: Duration = Duration::from_secs(30);
@@ -49,50 +49,97 @@ pub struct Session {
     pub init: Value,
     /// The akey the session was created with (for rate limits; never shown).
     pub akey: String,
-    transcript: Mutex<VecDeque<TranscriptEntry>>,
-    file: Mutex<Option<std::fs::File>>,
+    recorder: Mutex<Recorder>,
     commands: Mutex<Option<mpsc::UnboundedSender<Command>>>,
     parked: Mutex<Option<(Conversation, Instant)>>,
 }
 
-/// One frame that crossed the channel, as the control API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct TranscriptEntry {
-    /// When, RFC 3339 UTC.
-    pub ts: Arc<str>,
-    /// `in` (widget → server) or `out` (server → widget).
-    pub dir: &'static str,
-    /// The frame as sent or received.
-    pub frame: Recorded,
-}
-
-/// A transcript frame. Frames that crossed the wire as JSON are kept as
-/// the very text that crossed it, shared with the socket's buffer: no
-/// parse, copy or tree per frame on the hot path, and the transcript
-/// shows exactly the bytes that were exchanged.
+/// A transcript frame: the text of a JSON message as it crossed the wire,
+/// or a note about anything else (unparsable text, a drop, a close).
 #[derive(Debug, Clone)]
-pub enum Recorded {
-    /// A JSON text message, as sent or received.
-    Json(Utf8Bytes),
-    /// Anything else worth recording (unparsable text, a drop, a close).
+pub enum Recorded<'a> {
+    /// A JSON text message, as sent or received; it must be valid JSON.
+    Json(&'a str),
+    /// Anything else worth recording.
     Note(Value),
 }
 
-impl From<Value> for Recorded {
+impl From<Value> for Recorded<'_> {
     fn from(v: Value) -> Self {
         Recorded::Note(v)
     }
 }
 
-impl Serialize for Recorded {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Recorded::Json(text) => match serde_json::from_str::<&RawValue>(text.as_str()) {
-                Ok(raw) => raw.serialize(s),
-                Err(_) => s.serialize_str(text.as_str()),
-            },
-            Recorded::Note(v) => v.serialize(s),
+/// What a session keeps of its frames: the latest ones in memory, as JSON
+/// lines in one buffer (recording a frame copies its text once, with no
+/// allocation per frame, and the control API serves the lines as they
+/// are), and with `--transcripts` every line in a file.
+#[derive(Debug, Default)]
+struct Recorder {
+    text: String,
+    /// Byte length of each kept line, newline included, oldest first.
+    lines: VecDeque<usize>,
+    /// Bytes at the front of `text` that belong to forgotten lines.
+    head: usize,
+    file: Option<std::fs::File>,
+}
+
+impl Recorder {
+    /// Appends one line, `{"ts":…,"dir":…,"frame":…}` and a newline, and
+    /// forgets the oldest lines beyond [`TRANSCRIPT_BYTES`] (the newest
+    /// line is always kept).
+    fn push(&mut self, ts: &str, dir: &str, frame: &str) -> std::io::Result<()> {
+        let start = self.text.len();
+        self.text.push_str("{\"ts\":\"");
+        self.text.push_str(ts);
+        self.text.push_str("\",\"dir\":\"");
+        self.text.push_str(dir);
+        self.text.push_str("\",\"frame\":");
+        self.text.push_str(frame);
+        self.text.push_str("}\n");
+        self.lines.push_back(self.text.len() - start);
+        let written = match self.file.as_mut() {
+            Some(f) => f
+                .write_all(&self.text.as_bytes()[start..])
+                .and_then(|()| f.flush()),
+            None => Ok(()),
+        };
+        while self.text.len() - self.head > TRANSCRIPT_BYTES && self.lines.len() > 1 {
+            self.head += self.lines.pop_front().unwrap_or(0);
         }
+        // Forgotten bytes are moved out once there are as many as the
+        // budget: at most one byte moved per byte recorded.
+        if self.head > TRANSCRIPT_BYTES {
+            self.text.drain(..self.head);
+            self.head = 0;
+        }
+        written
+    }
+
+    /// Gives back the room of forgotten lines (a session whose channel is
+    /// gone records little more).
+    fn shrink(&mut self) {
+        self.text.drain(..self.head);
+        self.head = 0;
+        self.text.shrink_to_fit();
+        self.lines.shrink_to_fit();
+    }
+
+    /// The kept lines as one JSON array.
+    fn json_array(&self) -> String {
+        let live = &self.text[self.head..];
+        let mut out = String::with_capacity(live.len() + 2);
+        out.push('[');
+        let mut at = 0;
+        for (i, len) in self.lines.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&live[at..at + len - 1]);
+            at += len;
+        }
+        out.push(']');
+        out
     }
 }
 
@@ -100,36 +147,39 @@ impl Session {
     /// Records a frame: in memory (the latest ones) and, with
     /// `--transcripts`, as one JSON line written and flushed at once so a
     /// killed server loses nothing.
-    pub fn record(&self, dir: &'static str, frame: impl Into<Recorded>) {
-        let entry = TranscriptEntry {
-            ts: jodo_contract::clock::rfc3339_now_shared(),
-            dir,
-            frame: frame.into(),
+    pub fn record<'a>(&self, dir: &'static str, frame: impl Into<Recorded<'a>>) {
+        let ts = jodo_contract::clock::rfc3339_now_shared();
+        let note;
+        let text = match frame.into() {
+            // A line per frame: text a widget sent pretty-printed is
+            // written again on one line.
+            Recorded::Json(text) if !text.contains(['\n', '\r']) => text,
+            Recorded::Json(text) => {
+                note = serde_json::from_str::<Value>(text)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| Value::String(text.to_owned()).to_string());
+                &note
+            }
+            Recorded::Note(v) => {
+                note = v.to_string();
+                &note
+            }
         };
-        if let Ok(mut file) = self.file.lock() {
-            if let Some(f) = file.as_mut() {
-                let mut line = serde_json::to_vec(&entry).unwrap_or_default();
-                line.push(b'\n');
-                if f.write_all(&line).and_then(|()| f.flush()).is_err() {
-                    tracing::warn!(session = %self.id, "cannot write the transcript file; keeping it in memory only");
-                    *file = None;
-                }
+        if let Ok(mut r) = self.recorder.lock() {
+            if r.push(&ts, dir, text).is_err() {
+                tracing::warn!(session = %self.id, "cannot write the transcript file; keeping it in memory only");
+                r.file = None;
             }
-        }
-        if let Ok(mut t) = self.transcript.lock() {
-            if t.len() == TRANSCRIPT_MEMORY {
-                t.pop_front();
-            }
-            t.push_back(entry);
         }
     }
 
-    /// A copy of the transcript kept in memory.
-    pub fn transcript(&self) -> Vec<TranscriptEntry> {
-        self.transcript
+    /// The transcript kept in memory, as a JSON array of
+    /// `{"ts", "dir", "frame"}` objects, oldest first.
+    pub fn transcript(&self) -> String {
+        self.recorder
             .lock()
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default()
+            .map(|r| r.json_array())
+            .unwrap_or_else(|_| "[]".into())
     }
 
     /// Connects the live channel so the control API can reach it.
@@ -143,6 +193,9 @@ impl Session {
     pub fn detach(&self) {
         if let Ok(mut c) = self.commands.lock() {
             *c = None;
+        }
+        if let Ok(mut r) = self.recorder.lock() {
+            r.shrink();
         }
     }
 
@@ -208,15 +261,21 @@ struct Registry {
 
 /// Random lowercase hex of `n` bytes.
 pub fn random_hex(n: usize) -> String {
+    let mut out = String::with_capacity(2 * n);
+    push_random_hex(&mut out, n);
+    out
+}
+
+/// Appends random lowercase hex of `n` bytes, for ids written into a
+/// frame without an allocation of their own.
+pub fn push_random_hex(out: &mut String, n: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut rng = rand::rng();
-    let mut out = String::with_capacity(2 * n);
     for _ in 0..n {
         let b: u8 = rng.random();
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
-    out
 }
 
 impl Sessions {
@@ -259,8 +318,10 @@ impl Sessions {
             origin,
             init,
             akey: akey.to_owned(),
-            transcript: Mutex::new(VecDeque::new()),
-            file: Mutex::new(file),
+            recorder: Mutex::new(Recorder {
+                file,
+                ..Recorder::default()
+            }),
             commands: Mutex::new(None),
             parked: Mutex::new(None),
         });
@@ -319,8 +380,79 @@ impl Sessions {
                 systemcallid: s.systemcallid.clone(),
                 scenario: s.scenario.name.clone(),
                 live: s.is_live(),
-                frames: s.transcript.lock().map(|t| t.len()).unwrap_or(0),
+                frames: s.recorder.lock().map(|r| r.lines.len()).unwrap_or(0),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorder_keeps_the_latest_lines_as_one_json_array() {
+        let mut r = Recorder::default();
+        let total = 5000;
+        for i in 0..total {
+            r.push("2026-11-28T00:00:00Z", "out", &format!("{{\"seq\":{i}}}"))
+                .unwrap();
+        }
+        let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
+        // Lines of about 64 bytes: the latest ~1000 fit the budget.
+        let kept = frames.len();
+        assert!((900..=TRANSCRIPT_BYTES / 50).contains(&kept), "{kept}");
+        assert_eq!(frames[kept - 1]["frame"]["seq"], total - 1);
+        assert_eq!(frames[0]["frame"]["seq"], total - kept);
+        assert_eq!(frames[0]["dir"], "out");
+        // Forgotten lines do not pile up in the buffer.
+        assert!(
+            r.text.len() <= 2 * TRANSCRIPT_BYTES + 100,
+            "{}",
+            r.text.len()
+        );
+        r.shrink();
+        assert!(r.text.capacity() <= TRANSCRIPT_BYTES + 100);
+        let again: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
+        assert_eq!(again, frames);
+    }
+
+    #[test]
+    fn an_oversized_line_is_still_kept() {
+        let mut r = Recorder::default();
+        let big = format!("\"{}\"", "x".repeat(TRANSCRIPT_BYTES * 2));
+        r.push("t", "in", "1").unwrap();
+        r.push("t", "in", &big).unwrap();
+        let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(
+            frames[0]["frame"].as_str().unwrap().len(),
+            TRANSCRIPT_BYTES * 2
+        );
+    }
+
+    #[test]
+    fn a_frame_with_newlines_is_recorded_on_one_line() {
+        let (session, _) = Sessions::default().create(
+            Arc::new(crate::scenario::Scenario {
+                name: "t".into(),
+                summary: String::new(),
+                vars: serde_json::Map::new(),
+                api: Default::default(),
+                initial: "s".into(),
+                states: Default::default(),
+                selftest: Vec::new(),
+            }),
+            "https://host.test".into(),
+            Value::Null,
+            "k",
+        );
+        session.record("in", Recorded::Json("{\n  \"kind\": \"chat.send\"\n}"));
+        session.record("out", serde_json::json!({"dropped": true}));
+        let frames: Vec<Value> = serde_json::from_str(&session.transcript()).unwrap();
+        assert_eq!(frames[0]["frame"]["kind"], "chat.send");
+        assert_eq!(frames[1]["frame"]["dropped"], true);
+        let r = session.recorder.lock().unwrap();
+        assert_eq!(r.text.lines().count(), 2);
     }
 }

@@ -3,6 +3,7 @@
 //! steps the scenario engine asks for (including deliberate faults), and
 //! resuming a dropped session over a new channel.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
-use jodo_contract::wire::kind;
-use jodo_contract::{Direction, Frame, clock};
+use jodo_contract::wire::{self, Head, kind};
+use jodo_contract::{Direction, clock};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -22,7 +23,7 @@ use crate::conversation::Conversation;
 use crate::scenario::model::Upgrade;
 use crate::scenario::{Fired, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
-use crate::session::{Command, Recorded, Session, random_hex};
+use crate::session::{Command, Recorded, Session, push_random_hex};
 
 /// Initial read buffer of a channel; it grows for larger frames.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -212,47 +213,44 @@ impl Channel {
     }
 
     async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), axum::Error> {
-        let (frame, raw) = match Frame::decode(text.as_str()) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                self.session
-                    .record("in", json!({ "unparsed": text.as_str() }));
-                return self.refuse("bad_frame", &e.to_string(), None).await;
-            }
+        // The envelope is borrowed from the parsed JSON: nothing of the
+        // frame is copied on the way to the checks and the engine.
+        let raw = match wire::parse(text.as_str()) {
+            Ok(raw) => raw,
+            Err(e) => return self.refuse_unparsed(&text, &e.to_string()).await,
         };
-        // A copy of its own: the received text shares the socket's read
-        // buffer, which a long-lived transcript entry would otherwise pin.
-        self.session.record(
-            "in",
-            Recorded::Json(Utf8Bytes::from(text.as_str().to_owned())),
-        );
-        if self.state.schemas.frame_direction(&frame.kind) == Some(Direction::Server) {
+        let frame = match Head::of(&raw) {
+            Ok(head) => head,
+            Err(e) => return self.refuse_unparsed(&text, &e.to_string()).await,
+        };
+        self.session.record("in", Recorded::Json(text.as_str()));
+        if self.state.schemas.frame_direction(frame.kind) == Some(Direction::Server) {
             let reason = format!(
                 "{:?} frames are sent by the server, not by widgets",
                 frame.kind
             );
             return self
-                .refuse("unexpected_kind", &reason, Some(&frame.messageid))
+                .refuse("unexpected_kind", &reason, Some(frame.messageid))
                 .await;
         }
         if let Some(p) = self.state.schemas.validate_frame(&raw).first() {
             return self
-                .refuse("invalid_frame", &p.to_string(), Some(&frame.messageid))
+                .refuse("invalid_frame", &p.to_string(), Some(frame.messageid))
                 .await;
         }
-        if !self.conv.seen_in.insert(frame.messageid.clone()) {
+        if !self.conv.seen_in.insert(frame.messageid.to_owned()) {
             return self
                 .refuse(
                     "replayed_messageid",
                     "messageid already used in this session",
-                    Some(&frame.messageid),
+                    Some(frame.messageid),
                 )
                 .await;
         }
         if frame.seq != self.conv.in_seq + 1 {
             let reason = format!("expected seq {}, got {}", self.conv.in_seq + 1, frame.seq);
             self.conv.in_seq = frame.seq;
-            self.refuse("sequence_gap", &reason, Some(&frame.messageid))
+            self.refuse("sequence_gap", &reason, Some(frame.messageid))
                 .await?;
         } else {
             self.conv.in_seq = frame.seq;
@@ -260,11 +258,11 @@ impl Channel {
         let over_limit = self
             .state
             .schemas
-            .frame_rate_limit(&frame.kind)
+            .frame_rate_limit(frame.kind)
             .and_then(|category| self.state.gateway.limit_frame(&self.session.akey, category));
         if let Some(limit) = over_limit {
             return self
-                .refuse("rate_limited", &limit, Some(&frame.messageid))
+                .refuse("rate_limited", &limit, Some(frame.messageid))
                 .await;
         }
         self.fire(Fired::Frame(&raw)).await?;
@@ -272,6 +270,12 @@ impl Channel {
             self.close(1000, "session ended by visitor").await?;
         }
         Ok(())
+    }
+
+    /// Records a message that is no frame and answers `bad_frame`.
+    async fn refuse_unparsed(&mut self, text: &str, why: &str) -> Result<(), axum::Error> {
+        self.session.record("in", json!({ "unparsed": text }));
+        self.refuse("bad_frame", why, None).await
     }
 
     async fn perform(&mut self, steps: Vec<Step>) -> Result<(), axum::Error> {
@@ -320,20 +324,21 @@ impl Channel {
         let ts = clock::rfc3339_now_shared();
         // The envelope's fields are plain ASCII (frame kinds, digits, hex,
         // an RFC 3339 time), so they are written as they are.
-        let mut text = String::with_capacity(80 + data.len());
+        // 112 bytes hold the envelope around `data`: one allocation.
+        let mut text = String::with_capacity(112 + kind.len() + data.len());
         text.push_str("{\"kind\":\"");
         text.push_str(kind);
         text.push_str("\",\"seq\":");
-        text.push_str(&self.conv.out_seq.to_string());
+        let _ = write!(text, "{}", self.conv.out_seq);
         text.push_str(",\"messageid\":\"s");
-        text.push_str(&random_hex(8));
+        push_random_hex(&mut text, 8);
         text.push_str("\",\"ts\":\"");
         text.push_str(&ts);
         text.push_str("\",\"data\":");
         text.push_str(data);
         text.push('}');
         let text = Utf8Bytes::from(text);
-        self.session.record("out", Recorded::Json(text.clone()));
+        self.session.record("out", Recorded::Json(text.as_str()));
         self.conv.remember_sent(text.clone());
         self.socket.feed(Message::Text(text)).await
     }
