@@ -22,12 +22,17 @@ pub struct Conversation {
     pub machine: Machine,
     /// seq of the last frame sent to the widget.
     pub out_seq: u64,
+    /// Random start of every messageid the server sends in this session;
+    /// the seq completes it.
+    pub id_prefix: String,
     /// seq of the last frame received from the widget.
     pub in_seq: u64,
     /// Client messageids already received (replays are refused).
     pub seen_in: HashSet<String>,
-    /// The latest frames sent, for the scenario's `replay` action.
+    /// The latest frames sent, for the scenario's `replay` action (kept
+    /// only when the scenario has one).
     pub sent: VecDeque<Utf8Bytes>,
+    keeps_sent: bool,
     /// When the machine entered its current state (its timers count from here).
     pub entered_at: Instant,
     /// The machine's entry count when `entered_at` was taken.
@@ -45,16 +50,22 @@ impl Conversation {
         Self {
             machine,
             out_seq: 0,
+            id_prefix: crate::session::random_hex(6),
             in_seq: 0,
             seen_in: HashSet::new(),
             sent: VecDeque::new(),
+            keeps_sent: scenario.replays(),
             entered_at: Instant::now(),
             entries,
         }
     }
 
     /// Keeps a sent frame for `replay`, forgetting the oldest beyond the limit.
-    pub fn remember_sent(&mut self, text: Utf8Bytes) {
+    pub fn remember_sent(&mut self, text: &Utf8Bytes) {
+        if !self.keeps_sent {
+            return;
+        }
+        let text = text.clone();
         if self.sent.len() == REPLAY_MEMORY {
             self.sent.pop_front();
         }

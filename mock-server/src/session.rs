@@ -58,8 +58,10 @@ pub struct Session {
 /// or a note about anything else (unparsable text, a drop, a close).
 #[derive(Debug, Clone)]
 pub enum Recorded<'a> {
-    /// A JSON text message, as sent or received; it must be valid JSON.
+    /// JSON text the mock wrote itself: compact, on one line.
     Json(&'a str),
+    /// JSON text a widget sent, which may span lines.
+    Received(&'a str),
     /// Anything else worth recording.
     Note(Value),
 }
@@ -148,13 +150,22 @@ impl Session {
     /// `--transcripts`, as one JSON line written and flushed at once so a
     /// killed server loses nothing.
     pub fn record<'a>(&self, dir: &'static str, frame: impl Into<Recorded<'a>>) {
-        let ts = jodo_contract::clock::rfc3339_now_shared();
+        self.record_at(&jodo_contract::clock::rfc3339_now_shared(), dir, frame);
+    }
+
+    /// Records a frame with the time the caller already took for it.
+    pub fn record_at<'a>(&self, ts: &str, dir: &'static str, frame: impl Into<Recorded<'a>>) {
         let note;
         let text = match frame.into() {
+            Recorded::Json(text) => text,
             // A line per frame: text a widget sent pretty-printed is
             // written again on one line.
-            Recorded::Json(text) if !text.contains(['\n', '\r']) => text,
-            Recorded::Json(text) => {
+            Recorded::Received(text)
+                if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() =>
+            {
+                text
+            }
+            Recorded::Received(text) => {
                 note = serde_json::from_str::<Value>(text)
                     .map(|v| v.to_string())
                     .unwrap_or_else(|_| Value::String(text.to_owned()).to_string());
@@ -166,7 +177,7 @@ impl Session {
             }
         };
         if let Ok(mut r) = self.recorder.lock() {
-            if r.push(&ts, dir, text).is_err() {
+            if r.push(ts, dir, text).is_err() {
                 tracing::warn!(session = %self.id, "cannot write the transcript file; keeping it in memory only");
                 r.file = None;
             }
@@ -261,21 +272,15 @@ struct Registry {
 
 /// Random lowercase hex of `n` bytes.
 pub fn random_hex(n: usize) -> String {
-    let mut out = String::with_capacity(2 * n);
-    push_random_hex(&mut out, n);
-    out
-}
-
-/// Appends random lowercase hex of `n` bytes, for ids written into a
-/// frame without an allocation of their own.
-pub fn push_random_hex(out: &mut String, n: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut rng = rand::rng();
+    let mut out = String::with_capacity(2 * n);
     for _ in 0..n {
         let b: u8 = rng.random();
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
+    out
 }
 
 impl Sessions {
@@ -447,7 +452,7 @@ mod tests {
             Value::Null,
             "k",
         );
-        session.record("in", Recorded::Json("{\n  \"kind\": \"chat.send\"\n}"));
+        session.record("in", Recorded::Received("{\n  \"kind\": \"chat.send\"\n}"));
         session.record("out", serde_json::json!({"dropped": true}));
         let frames: Vec<Value> = serde_json::from_str(&session.transcript()).unwrap();
         assert_eq!(frames[0]["frame"]["kind"], "chat.send");

@@ -3,7 +3,6 @@
 //! steps the scenario engine asks for (including deliberate faults), and
 //! resuming a dropped session over a new channel.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +22,7 @@ use crate::conversation::Conversation;
 use crate::scenario::model::Upgrade;
 use crate::scenario::{Fired, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
-use crate::session::{Command, Recorded, Session, push_random_hex};
+use crate::session::{Command, Recorded, Session};
 
 /// Initial read buffer of a channel; it grows for larger frames.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -223,7 +222,7 @@ impl Channel {
             Ok(head) => head,
             Err(e) => return self.refuse_unparsed(&text, &e.to_string()).await,
         };
-        self.session.record("in", Recorded::Json(text.as_str()));
+        self.session.record("in", Recorded::Received(text.as_str()));
         if self.state.schemas.frame_direction(frame.kind) == Some(Direction::Server) {
             let reason = format!(
                 "{:?} frames are sent by the server, not by widgets",
@@ -329,17 +328,21 @@ impl Channel {
         text.push_str("{\"kind\":\"");
         text.push_str(kind);
         text.push_str("\",\"seq\":");
-        let _ = write!(text, "{}", self.conv.out_seq);
+        push_decimal(&mut text, self.conv.out_seq);
+        // Unique within the session by construction: the conversation's
+        // random prefix and the seq, which never repeats in a direction.
         text.push_str(",\"messageid\":\"s");
-        push_random_hex(&mut text, 8);
+        text.push_str(&self.conv.id_prefix);
+        push_decimal(&mut text, self.conv.out_seq);
         text.push_str("\",\"ts\":\"");
         text.push_str(&ts);
         text.push_str("\",\"data\":");
         text.push_str(data);
         text.push('}');
         let text = Utf8Bytes::from(text);
-        self.session.record("out", Recorded::Json(text.as_str()));
-        self.conv.remember_sent(text.clone());
+        self.session
+            .record_at(&ts, "out", Recorded::Json(text.as_str()));
+        self.conv.remember_sent(&text);
         self.socket.feed(Message::Text(text)).await
     }
 
@@ -380,6 +383,23 @@ impl Channel {
         })
         .await;
         Ok(())
+    }
+}
+
+/// Appends `n` in decimal, without the formatting machinery.
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
     }
 }
 

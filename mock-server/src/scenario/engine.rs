@@ -183,7 +183,14 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     pub(crate) fn lookup(&self, path: &str) -> Option<&Value> {
-        let mut parts = path.split('.');
+        self.lookup_parts(path.split('.'))
+    }
+
+    /// The value at a path already split at its dots.
+    pub(crate) fn lookup_parts<'p>(
+        &self,
+        mut parts: impl Iterator<Item = &'p str>,
+    ) -> Option<&Value> {
         let first = parts.next()?;
         let root = if first == "frame" {
             self.frame

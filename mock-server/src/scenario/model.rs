@@ -173,6 +173,16 @@ pub enum SelftestStep {
 }
 
 impl Scenario {
+    /// Whether any transition replays an earlier frame: only then does a
+    /// channel keep its latest frames for it.
+    pub fn replays(&self) -> bool {
+        self.states
+            .values()
+            .flat_map(|s| &s.on)
+            .flat_map(|t| &t.actions)
+            .any(|a| matches!(a, Action::Replay(_)))
+    }
+
     /// Problems the JSON Schema cannot see: unknown states, frame kinds the
     /// wire protocol lacks, and events the catalogue does not list or that
     /// the server may not send. Empty when consistent.

@@ -23,7 +23,8 @@ pub struct Payload {
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
     Text(String),
-    Hole(String),
+    /// A dotted path, split once when the scenario is loaded.
+    Hole(Vec<String>),
 }
 
 impl Payload {
@@ -57,7 +58,7 @@ impl Payload {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Hole(path) => match ctx.lookup(path) {
+                Piece::Hole(path) => match ctx.lookup_parts(path.iter().map(String::as_str)) {
                     Some(Value::String(s)) => escape_into(&mut out, s),
                     Some(Value::Null) | None => {}
                     Some(other) => escape_into(&mut out, &other.to_string()),
@@ -118,7 +119,8 @@ impl Compiler {
                     if hole {
                         self.pieces
                             .push(Piece::Text(std::mem::take(&mut self.text)));
-                        self.pieces.push(Piece::Hole(part.to_owned()));
+                        self.pieces
+                            .push(Piece::Hole(part.split('.').map(str::to_owned).collect()));
                     } else {
                         escape_into(&mut self.text, part);
                     }
