@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
-use jodo_contract::wire::{self, Head, kind};
+use jodo_contract::wire::{self, ChatSend, Head, kind};
 use jodo_contract::{Direction, clock};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::conversation::Conversation;
 use crate::scenario::model::Upgrade;
-use crate::scenario::{Fired, Step};
+use crate::scenario::{Fired, FrameRef, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
 use crate::session::{Command, Recorded, Session};
 
@@ -212,69 +212,93 @@ impl Channel {
     }
 
     async fn on_text(&mut self, text: Utf8Bytes) -> Result<(), axum::Error> {
-        // The envelope is borrowed from the parsed JSON: nothing of the
-        // frame is copied on the way to the checks and the engine.
-        let raw = match wire::parse(text.as_str()) {
-            Ok(raw) => raw,
-            Err(e) => return self.refuse_unparsed(&text, &e.to_string()).await,
+        // A plain chat message, the most frequent frame, is read straight
+        // into its fields; any other text is parsed into a tree, and the
+        // envelope is borrowed from it: nothing of the frame is copied on
+        // the way to the checks and the engine.
+        let chat;
+        let raw;
+        let (frame, head) = match ChatSend::parse(text.as_str()) {
+            Some(c) => {
+                self.session.record("in", Recorded::Received(text.as_str()));
+                chat = c;
+                let head = Head {
+                    kind: kind::CHAT_SEND,
+                    seq: chat.seq,
+                    messageid: &chat.messageid,
+                };
+                (FrameRef::Chat(&chat), head)
+            }
+            None => {
+                raw = match wire::parse(text.as_str()) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        self.session
+                            .record("in", json!({ "unparsed": text.as_str() }));
+                        return self.refuse("bad_frame", &e.to_string(), None).await;
+                    }
+                };
+                self.session.record("in", Recorded::Received(text.as_str()));
+                let head = match Head::of(&raw) {
+                    Ok(head) => head,
+                    Err(e) => return self.refuse("bad_frame", &e.to_string(), None).await,
+                };
+                if let Some(refusal) = self.refusal_of(&raw, &head) {
+                    let (code, reason) = refusal;
+                    return self.refuse(code, &reason, Some(head.messageid)).await;
+                }
+                (FrameRef::Json(&raw), head)
+            }
         };
-        let frame = match Head::of(&raw) {
-            Ok(head) => head,
-            Err(e) => return self.refuse_unparsed(&text, &e.to_string()).await,
-        };
-        self.session.record("in", Recorded::Received(text.as_str()));
-        if self.state.schemas.frame_direction(frame.kind) == Some(Direction::Server) {
-            let reason = format!(
-                "{:?} frames are sent by the server, not by widgets",
-                frame.kind
-            );
-            return self
-                .refuse("unexpected_kind", &reason, Some(frame.messageid))
-                .await;
-        }
-        if let Some(p) = self.state.schemas.validate_frame(&raw).first() {
-            return self
-                .refuse("invalid_frame", &p.to_string(), Some(frame.messageid))
-                .await;
-        }
-        if !self.conv.seen_in.insert(frame.messageid.to_owned()) {
+        let frame_kind = head.kind;
+        if !self.conv.seen_in.insert(head.messageid.to_owned()) {
             return self
                 .refuse(
                     "replayed_messageid",
                     "messageid already used in this session",
-                    Some(frame.messageid),
+                    Some(head.messageid),
                 )
                 .await;
         }
-        if frame.seq != self.conv.in_seq + 1 {
-            let reason = format!("expected seq {}, got {}", self.conv.in_seq + 1, frame.seq);
-            self.conv.in_seq = frame.seq;
-            self.refuse("sequence_gap", &reason, Some(frame.messageid))
+        if head.seq != self.conv.in_seq + 1 {
+            let reason = format!("expected seq {}, got {}", self.conv.in_seq + 1, head.seq);
+            self.conv.in_seq = head.seq;
+            self.refuse("sequence_gap", &reason, Some(head.messageid))
                 .await?;
         } else {
-            self.conv.in_seq = frame.seq;
+            self.conv.in_seq = head.seq;
         }
         let over_limit = self
             .state
             .schemas
-            .frame_rate_limit(frame.kind)
+            .frame_rate_limit(frame_kind)
             .and_then(|category| self.state.gateway.limit_frame(&self.session.akey, category));
         if let Some(limit) = over_limit {
             return self
-                .refuse("rate_limited", &limit, Some(frame.messageid))
+                .refuse("rate_limited", &limit, Some(head.messageid))
                 .await;
         }
-        self.fire(Fired::Frame(&raw)).await?;
-        if frame.kind == kind::SESSION_END && !self.closed {
+        self.fire(Fired::Frame(frame)).await?;
+        if frame_kind == kind::SESSION_END && !self.closed {
             self.close(1000, "session ended by visitor").await?;
         }
         Ok(())
     }
 
-    /// Records a message that is no frame and answers `bad_frame`.
-    async fn refuse_unparsed(&mut self, text: &str, why: &str) -> Result<(), axum::Error> {
-        self.session.record("in", json!({ "unparsed": text }));
-        self.refuse("bad_frame", why, None).await
+    /// Why a parsed frame is refused before the scenario sees it: a
+    /// server-only kind, or a schema violation.
+    fn refusal_of(&self, raw: &Value, head: &Head<'_>) -> Option<(&'static str, String)> {
+        if self.state.schemas.frame_direction(head.kind) == Some(Direction::Server) {
+            return Some((
+                "unexpected_kind",
+                format!(
+                    "{:?} frames are sent by the server, not by widgets",
+                    head.kind
+                ),
+            ));
+        }
+        let problem = self.state.schemas.validate_frame(raw).into_iter().next()?;
+        Some(("invalid_frame", problem.to_string()))
     }
 
     async fn perform(&mut self, steps: Vec<Step>) -> Result<(), axum::Error> {

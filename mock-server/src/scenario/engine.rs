@@ -4,9 +4,98 @@
 //! WebSocket task performs them. Keeping it pure makes it testable and keeps
 //! per-session state a small struct.
 
+use std::borrow::Cow;
+
+use jodo_contract::wire::ChatSend;
 use serde_json::{Map, Value};
 
 use super::model::{Action, Scenario, Trigger};
+
+/// The client frame that fired a transition: a JSON tree, or a plain
+/// `chat.send` read without one (the hot path). The engine reads both the
+/// same way.
+#[derive(Debug, Clone, Copy)]
+pub enum FrameRef<'a> {
+    /// Any frame, parsed.
+    Json(&'a Value),
+    /// A plain chat message.
+    Chat(&'a ChatSend<'a>),
+}
+
+impl<'a> From<&'a Value> for FrameRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        FrameRef::Json(v)
+    }
+}
+
+impl<'a> FrameRef<'a> {
+    fn kind(&self) -> &str {
+        match self {
+            FrameRef::Json(v) => v["kind"].as_str().unwrap_or(""),
+            FrameRef::Chat(_) => jodo_contract::wire::kind::CHAT_SEND,
+        }
+    }
+
+    /// The value at a JSON pointer, as a tree would hold it.
+    fn pointer(&self, pointer: &str) -> Option<Cow<'a, Value>> {
+        match self {
+            FrameRef::Json(v) => v.pointer(pointer).map(Cow::Borrowed),
+            FrameRef::Chat(c) => c.to_value().pointer(pointer).cloned().map(Cow::Owned),
+        }
+    }
+
+    /// The value at a dotted path below `frame`.
+    fn lookup<'p>(&self, mut parts: impl Iterator<Item = &'p str>) -> Option<Found<'a>> {
+        match self {
+            FrameRef::Json(v) => parts.try_fold(*v, |v, key| v.get(key)).map(Found::Json),
+            FrameRef::Chat(c) => {
+                let found = match (parts.next(), parts.next(), parts.next()) {
+                    (Some("messageid"), None, _) => Found::Str(&c.messageid),
+                    (Some("data"), Some("text"), None) => Found::Str(&c.data.text),
+                    (Some("seq"), None, _) => Found::Owned(Value::from(c.seq)),
+                    (first, second, third) => {
+                        let tree = c.to_value();
+                        let found = [first, second, third]
+                            .into_iter()
+                            .flatten()
+                            .chain(parts)
+                            .try_fold(&tree, |v, key| v.get(key))?;
+                        Found::Owned(found.clone())
+                    }
+                };
+                Some(found)
+            }
+        }
+    }
+}
+
+/// What a template path found.
+#[derive(Debug, Clone)]
+pub(crate) enum Found<'a> {
+    /// A value of a tree.
+    Json(&'a Value),
+    /// A string read straight from a frame.
+    Str(&'a str),
+    /// A value made for the lookup.
+    Owned(Value),
+}
+
+impl Found<'_> {
+    /// The text a template puts in place of the path: strings as they
+    /// are, null as nothing, anything else as JSON.
+    pub(crate) fn text(&self) -> Cow<'_, str> {
+        let value = match self {
+            Found::Str(s) => return Cow::Borrowed(s),
+            Found::Json(v) => *v,
+            Found::Owned(v) => v,
+        };
+        match value {
+            Value::String(s) => Cow::Borrowed(s),
+            Value::Null => Cow::Borrowed(""),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+}
 
 /// A trigger that happened.
 #[derive(Debug, Clone, Copy)]
@@ -15,8 +104,8 @@ pub enum Fired<'a> {
     Opened,
     /// A new channel resumed the session.
     Resumed,
-    /// A client frame arrived (already checked against its schema), as JSON.
-    Frame(&'a Value),
+    /// A client frame arrived (already checked against its schema).
+    Frame(FrameRef<'a>),
     /// A state timer of this many milliseconds ran out.
     Timer(u64),
     /// A control-API trigger of this name.
@@ -105,23 +194,24 @@ impl Machine {
         let Some(state) = scenario.states.get(&self.state) else {
             return Vec::new();
         };
-        let null = Value::Null;
-        let frame_value = match fired {
-            Fired::Frame(frame) => frame,
-            _ => &null,
+        let frame = match fired {
+            Fired::Frame(frame) => Some(frame),
+            _ => None,
         };
         let Some(transition) = state.on.iter().find(|t| {
             let kind_matches = match (&t.when, fired) {
                 (Trigger::Opened, Fired::Opened) | (Trigger::Resumed, Fired::Resumed) => true,
-                (Trigger::Frame(kind), Fired::Frame(frame)) => frame["kind"] == kind.as_str(),
+                (Trigger::Frame(kind), Fired::Frame(frame)) => frame.kind() == kind.as_str(),
                 (Trigger::AfterMs(ms), Fired::Timer(fired_ms)) => *ms == fired_ms,
                 (Trigger::Control(name), Fired::Control(fired_name)) => name == fired_name,
                 _ => false,
             };
             kind_matches
-                && t.matches
-                    .iter()
-                    .all(|(pointer, want)| frame_value.pointer(pointer) == Some(want))
+                && t.matches.iter().all(|(pointer, want)| {
+                    frame
+                        .and_then(|f| f.pointer(pointer))
+                        .is_some_and(|v| *v == *want)
+                })
         }) else {
             return Vec::new();
         };
@@ -132,7 +222,7 @@ impl Machine {
             let ctx = Context {
                 session: &self.vars,
                 scenario: &scenario.vars,
-                frame: frame_value,
+                frame,
             };
             match action {
                 Action::Send(payload) => steps.push(Step::Send(payload.render(&ctx))),
@@ -177,12 +267,12 @@ pub struct Context<'a> {
     pub session: &'a Map<String, Value>,
     /// The scenario's own variables.
     pub scenario: &'a Map<String, Value>,
-    /// The frame that fired the transition, or null.
-    pub frame: &'a Value,
+    /// The frame that fired the transition, if a frame did.
+    pub frame: Option<FrameRef<'a>>,
 }
 
-impl Context<'_> {
-    pub(crate) fn lookup(&self, path: &str) -> Option<&Value> {
+impl<'a> Context<'a> {
+    pub(crate) fn lookup(&self, path: &str) -> Option<Found<'a>> {
         self.lookup_parts(path.split('.'))
     }
 
@@ -190,16 +280,16 @@ impl Context<'_> {
     pub(crate) fn lookup_parts<'p>(
         &self,
         mut parts: impl Iterator<Item = &'p str>,
-    ) -> Option<&Value> {
+    ) -> Option<Found<'a>> {
         let first = parts.next()?;
-        let root = if first == "frame" {
-            self.frame
-        } else {
-            self.session
-                .get(first)
-                .or_else(|| self.scenario.get(first))?
-        };
-        parts.try_fold(root, |v, key| v.get(key))
+        if first == "frame" {
+            return self.frame?.lookup(parts);
+        }
+        let root = self
+            .session
+            .get(first)
+            .or_else(|| self.scenario.get(first))?;
+        parts.try_fold(root, |v, key| v.get(key)).map(Found::Json)
     }
 }
 
@@ -230,10 +320,8 @@ pub fn render_str(template: &str, ctx: &Context<'_>) -> String {
             out.push_str(part);
             continue;
         }
-        match ctx.lookup(part) {
-            Some(Value::String(s)) => out.push_str(s),
-            Some(Value::Null) | None => {}
-            Some(other) => out.push_str(&other.to_string()),
+        if let Some(found) = ctx.lookup(part) {
+            out.push_str(&found.text());
         }
     }
     out
@@ -277,7 +365,7 @@ mod tests {
         assert_eq!(m.state(), "chatting");
         // Opened again is not a trigger of "chatting".
         assert!(m.fire(&sc, Fired::Opened).is_empty());
-        let steps = m.fire(&sc, Fired::Frame(&chat("hi", "c-1")));
+        let steps = m.fire(&sc, Fired::Frame(FrameRef::Json(&chat("hi", "c-1"))));
         let sends = sent(&steps);
         let types: Vec<&str> = sends
             .iter()
@@ -340,6 +428,47 @@ states:
         assert_eq!((m.state(), m.entries()), ("b", before + 1));
     }
 
+    /// A chat message read on the quick path fires, matches and fills
+    /// templates exactly as the same frame parsed into a tree.
+    #[test]
+    fn a_quick_chat_frame_reads_like_its_tree() {
+        let schemas = SchemaSet::embedded().unwrap();
+        let text = r#"
+name: t
+initial: a
+states:
+  a:
+    on:
+      - when: {frame: chat.send}
+        match: {/data/text: "help"}
+        do: [{send: {media: chat, eventtype: systemmessage, msg: "{{frame.messageid}}|{{frame.data.text}}|{{frame.seq}}|{{frame.ts}}|{{frame.data}}|{{frame.nope.x}}"}}]
+      - when: {frame: chat.send}
+        do: [{send: {media: chat, eventtype: systemmessage, msg: "other {{frame.kind}}"}}]
+"#;
+        let sc = crate::scenario::parse(text, "t", &schemas).unwrap();
+        for body in [
+            r#"{"kind":"chat.send","seq":7,"messageid":"m-1","ts":"2026-11-28T00:00:00Z","data":{"text":"help"}}"#,
+            r#"{"kind":"chat.send","seq":8,"messageid":"m-2","data":{"text":"hi \"there\""}}"#,
+        ] {
+            let chat = ChatSend::parse(body).unwrap();
+            let tree: Value = serde_json::from_str(body).unwrap();
+            let quick =
+                Machine::new(&sc, Map::new()).fire(&sc, Fired::Frame(FrameRef::Chat(&chat)));
+            let slow = Machine::new(&sc, Map::new()).fire(&sc, Fired::Frame(FrameRef::Json(&tree)));
+            assert_eq!(quick, slow, "{body}");
+            assert_eq!(quick.len(), 1);
+        }
+        let chat = ChatSend::parse(
+            r#"{"kind":"chat.send","seq":7,"messageid":"m-1","ts":"2026-11-28T00:00:00Z","data":{"text":"help"}}"#,
+        )
+        .unwrap();
+        let steps = Machine::new(&sc, Map::new()).fire(&sc, Fired::Frame(FrameRef::Chat(&chat)));
+        assert_eq!(
+            sent(&steps)[0]["msg"],
+            r#"m-1|help|7|2026-11-28T00:00:00Z|{"text":"help"}|"#
+        );
+    }
+
     #[test]
     fn templates_render_paths_and_leave_missing_empty() {
         let scenario = json!({"agent": "Emma", "n": 1});
@@ -348,7 +477,7 @@ states:
         let ctx = Context {
             session: session.as_object().unwrap(),
             scenario: scenario.as_object().unwrap(),
-            frame: &frame,
+            frame: Some((&frame).into()),
         };
         assert_eq!(
             render_str("{{agent}}/{{ n }}/{{frame.data.text}}/{{nope}}", &ctx),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use include_dir::{Dir, include_dir};
 use jodo_contract::SchemaSet;
 
-pub use engine::{Fired, Machine, Step};
+pub use engine::{Fired, FrameRef, Machine, Step};
 pub use model::Scenario;
 
 /// The built-in scenarios, embedded so an installed `jodo-mock` has them.

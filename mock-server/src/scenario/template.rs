@@ -58,11 +58,11 @@ impl Payload {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Hole(path) => match ctx.lookup_parts(path.iter().map(String::as_str)) {
-                    Some(Value::String(s)) => escape_into(&mut out, s),
-                    Some(Value::Null) | None => {}
-                    Some(other) => escape_into(&mut out, &other.to_string()),
-                },
+                Piece::Hole(path) => {
+                    if let Some(found) = ctx.lookup_parts(path.iter().map(String::as_str)) {
+                        escape_into(&mut out, &found.text());
+                    }
+                }
             }
         }
         out
@@ -203,7 +203,7 @@ mod tests {
         p.render(&Context {
             session: vars.as_object().unwrap(),
             scenario: &empty,
-            frame,
+            frame: Some(frame.into()),
         })
     }
 
@@ -256,7 +256,7 @@ mod tests {
             let rendered = ctx_render(&payload, &json!({}), &frame);
             let parsed: Value = serde_json::from_str(&rendered).unwrap();
             let empty = Map::new();
-            let ctx = Context { session: &empty, scenario: &empty, frame: &frame };
+            let ctx = Context { session: &empty, scenario: &empty, frame: Some((&frame).into()) };
             prop_assert_eq!(&parsed[&key], &json!(super::super::engine::render_str(&template, &ctx)));
             prop_assert_eq!(&parsed["fixed"], &json!(literal));
         }
