@@ -55,8 +55,8 @@ impl Default for BenchOptions {
     fn default() -> Self {
         Self {
             sessions: 100,
-            messages: 300,
-            rounds: 5,
+            messages: 100,
+            rounds: 15,
             rate: 5000,
             latency_seconds: 5,
             idle: 10_000,

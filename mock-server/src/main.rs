@@ -62,10 +62,11 @@ struct BenchArgs {
     #[arg(long, default_value_t = 100)]
     sessions: usize,
     /// Chat messages per session in the throughput phase.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 100)]
     messages: usize,
-    /// Throughput rounds, baseline and mock alternating; the median ratio is reported.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=99))]
+    /// Throughput rounds, baseline and mock alternating; the median ratio is
+    /// reported (many short rounds give a steadier median on a noisy machine).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..=99))]
     rounds: u16,
     /// Frames per second (both directions) offered in the latency phase.
     #[arg(long, default_value_t = 5000)]

@@ -346,9 +346,14 @@ impl Channel {
         self.conv.out_seq += 1;
         let ts = clock::rfc3339_now_shared();
         // The envelope's fields are plain ASCII (frame kinds, digits, hex,
-        // an RFC 3339 time), so they are written as they are.
-        // 112 bytes hold the envelope around `data`: one allocation.
-        let mut text = String::with_capacity(112 + kind.len() + data.len());
+        // an RFC 3339 time), so they are written as they are, into a buffer
+        // of exactly the frame's length: the message then takes it over
+        // without another allocation.
+        const FIXED: usize = r#"{"kind":"","seq":,"messageid":"s","ts":"","data":}"#.len();
+        let seq_digits = decimal_len(self.conv.out_seq);
+        let len =
+            FIXED + kind.len() + 2 * seq_digits + self.conv.id_prefix.len() + ts.len() + data.len();
+        let mut text = String::with_capacity(len);
         text.push_str("{\"kind\":\"");
         text.push_str(kind);
         text.push_str("\",\"seq\":");
@@ -363,6 +368,7 @@ impl Channel {
         text.push_str("\",\"data\":");
         text.push_str(data);
         text.push('}');
+        debug_assert_eq!(text.len(), len);
         let text = Utf8Bytes::from(text);
         self.session
             .record_at(&ts, "out", Recorded::Json(text.as_str()));
@@ -408,6 +414,11 @@ impl Channel {
         .await;
         Ok(())
     }
+}
+
+/// How many decimal digits `n` has.
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Appends `n` in decimal, without the formatting machinery.
