@@ -217,6 +217,18 @@ impl Session {
         }
     }
 
+    /// Forgets a parked conversation whose grace period is over, so a
+    /// session nobody resumes does not keep its state for the server's life.
+    pub fn expire_parked(&self) {
+        if let Ok(mut p) = self.parked.lock() {
+            if p.as_ref()
+                .is_some_and(|(_, until)| Instant::now() >= *until)
+            {
+                *p = None;
+            }
+        }
+    }
+
     /// Takes the parked conversation back, unless its grace period is over.
     pub fn unpark(&self) -> Option<Conversation> {
         let (conversation, until) = self.parked.lock().ok()?.take()?;

@@ -22,7 +22,7 @@ use crate::conversation::Conversation;
 use crate::scenario::model::Upgrade;
 use crate::scenario::{Fired, FrameRef, Step};
 use crate::server::{AppState, MAX_FRAME_BYTES};
-use crate::session::{Command, Recorded, Session};
+use crate::session::{Command, RESUME_GRACE, Recorded, Session};
 
 /// Initial read buffer of a channel; it grows for larger frames.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -89,6 +89,10 @@ pub async fn upgrade(
             session.detach();
             if !channel.ended {
                 session.park(channel.conv);
+                tokio::spawn(async move {
+                    tokio::time::sleep(RESUME_GRACE).await;
+                    session.expire_parked();
+                });
             }
         })
 }

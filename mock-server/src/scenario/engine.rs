@@ -345,6 +345,11 @@ mod tests {
             .collect()
     }
 
+    /// A scenario written in the test.
+    fn inline(text: &str) -> Scenario {
+        crate::scenario::parse(text, "t", &SchemaSet::embedded().unwrap()).unwrap()
+    }
+
     fn chat(text: &str, id: &str) -> Value {
         json!({"kind": "chat.send", "seq": 1, "messageid": id, "data": { "text": text }})
     }
@@ -386,7 +391,6 @@ mod tests {
 
     #[test]
     fn timers_controls_faults_and_variables() {
-        let schemas = SchemaSet::embedded().unwrap();
         let text = r#"
 name: t
 initial: a
@@ -402,7 +406,7 @@ states:
         goto: b
   b: {}
 "#;
-        let sc = crate::scenario::parse(text, "t", &schemas).unwrap();
+        let sc = inline(text);
         let mut m = Machine::new(&sc, Map::new());
         assert_eq!(m.next_timer(&sc), Some(10));
         assert_eq!(
@@ -432,7 +436,6 @@ states:
     /// templates exactly as the same frame parsed into a tree.
     #[test]
     fn a_quick_chat_frame_reads_like_its_tree() {
-        let schemas = SchemaSet::embedded().unwrap();
         let text = r#"
 name: t
 initial: a
@@ -445,7 +448,7 @@ states:
       - when: {frame: chat.send}
         do: [{send: {media: chat, eventtype: systemmessage, msg: "other {{frame.kind}}"}}]
 "#;
-        let sc = crate::scenario::parse(text, "t", &schemas).unwrap();
+        let sc = inline(text);
         for body in [
             r#"{"kind":"chat.send","seq":7,"messageid":"m-1","ts":"2026-11-28T00:00:00Z","data":{"text":"help"}}"#,
             r#"{"kind":"chat.send","seq":8,"messageid":"m-2","data":{"text":"hi \"there\""}}"#,
