@@ -25,4 +25,3 @@ pub mod yaml;
 pub use catalog::{Catalog, EventEntry, MethodEntry};
 pub use profile::Profile;
 pub use schema::{Direction, SchemaError, SchemaSet};
-pub use wire::Frame;

@@ -1,12 +1,14 @@
 //! Frames of the widget ↔ server protocol (see `schemas/wire/README.md`).
 //!
-//! Frames are kept as an envelope with a JSON `data` payload: the schemas
-//! decide what is valid, and the mock must be able to send frames the
-//! schemas reject (malformed frames are a test fault, not a type error).
+//! A received frame is read as JSON with its envelope borrowed from it
+//! ([`Head`]), or, for a plain chat message, straight into its fields
+//! ([`ChatSend`]). The schemas decide what is valid; frames are not a Rust
+//! type the mock must obey, since it sends frames the schemas reject on
+//! purpose (malformed frames are a test fault, not a type error).
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Frame kinds the mock and the contract act on by name. The full list of
@@ -22,23 +24,6 @@ pub mod kind {
     pub const SESSION_END: &str = "session.end";
     /// A visitor chat message.
     pub const CHAT_SEND: &str = "chat.send";
-}
-
-/// One frame in either direction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Frame {
-    /// Frame kind, one of [`kind`] or a kind the contract adds later.
-    pub kind: String,
-    /// Per-direction sequence number from 1.
-    pub seq: u64,
-    /// Unique per session and direction.
-    pub messageid: String,
-    /// Sender's clock, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ts: Option<String>,
-    /// Kind-specific payload.
-    #[serde(default)]
-    pub data: Value,
 }
 
 /// Why a text message is not a frame.
@@ -82,23 +67,6 @@ impl<'a> Head<'a> {
 /// [`DecodeError::NotJson`] when the text is not JSON.
 pub fn parse(text: &str) -> Result<Value, DecodeError> {
     serde_json::from_str(text).map_err(DecodeError::NotJson)
-}
-
-impl Frame {
-    /// Parses a text message, keeping the raw value for schema checks.
-    ///
-    /// # Errors
-    /// [`DecodeError`] when the text is not JSON or lacks the envelope fields.
-    pub fn decode(text: &str) -> Result<(Self, Value), DecodeError> {
-        let raw = parse(text)?;
-        let frame = Frame::deserialize(&raw).map_err(DecodeError::NotFrame)?;
-        Ok((frame, raw))
-    }
-
-    /// The frame as one JSON text message.
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
-    }
 }
 
 /// A `chat.send` frame read straight into its fields, for a server's hot
