@@ -73,63 +73,63 @@ impl From<Value> for Recorded<'_> {
 }
 
 /// What a session keeps of its frames: the latest ones in memory, as JSON
-/// lines in one buffer (recording a frame copies its text once, with no
-/// allocation per frame, and the control API serves the lines as they
-/// are), and with `--transcripts` every line in a file.
+/// lines in a ring of bytes (recording a frame copies its text once, with
+/// no allocation per frame, and forgetting the oldest line moves nothing,
+/// so a busy session touches no more memory than its budget), and with
+/// `--transcripts` every line in a file.
 #[derive(Debug, Default)]
 struct Recorder {
-    text: String,
+    /// The kept lines, oldest first, each ending in a newline.
+    text: VecDeque<u8>,
     /// Byte length of each kept line, newline included, oldest first.
     lines: VecDeque<usize>,
-    /// Bytes at the front of `text` that belong to forgotten lines.
-    head: usize,
     file: Option<std::fs::File>,
 }
 
 impl Recorder {
-    /// Appends one line, `{"ts":…,"dir":…,"frame":…}` and a newline, and
-    /// forgets the oldest lines beyond [`TRANSCRIPT_BYTES`] (the newest
-    /// line is always kept).
+    /// Appends one line, `{"ts":…,"dir":…,"frame":…}` and a newline, after
+    /// forgetting the oldest lines it would not fit beside within
+    /// [`TRANSCRIPT_BYTES`] (the newest line is always kept).
     fn push(&mut self, ts: &str, dir: &str, frame: &str) -> std::io::Result<()> {
-        let start = self.text.len();
-        self.text.push_str("{\"ts\":\"");
-        self.text.push_str(ts);
-        self.text.push_str("\",\"dir\":\"");
-        self.text.push_str(dir);
-        self.text.push_str("\",\"frame\":");
-        self.text.push_str(frame);
-        self.text.push_str("}\n");
-        self.lines.push_back(self.text.len() - start);
-        let written = match self.file.as_mut() {
-            Some(f) => f
-                .write_all(&self.text.as_bytes()[start..])
-                .and_then(|()| f.flush()),
+        const PARTS: [&str; 4] = ["{\"ts\":\"", "\",\"dir\":\"", "\",\"frame\":", "}\n"];
+        let len = PARTS.iter().map(|p| p.len()).sum::<usize>() + ts.len() + dir.len() + frame.len();
+        while self.text.len() + len > TRANSCRIPT_BYTES {
+            let Some(oldest) = self.lines.pop_front() else {
+                break;
+            };
+            self.text.drain(..oldest);
+        }
+        // Grown by doubling, but never past the budget: a ring that
+        // outgrew it would be touched all over without keeping more.
+        let wanted = self.text.len() + len;
+        if wanted > self.text.capacity() {
+            let grown = (2 * self.text.capacity()).clamp(wanted, TRANSCRIPT_BYTES.max(wanted));
+            self.text.reserve_exact(grown - self.text.len());
+        }
+        let pieces = [PARTS[0], ts, PARTS[1], dir, PARTS[2], frame, PARTS[3]];
+        for piece in pieces {
+            self.text.extend(piece.as_bytes());
+        }
+        self.lines.push_back(len);
+        match self.file.as_mut() {
+            Some(f) => {
+                let line: String = pieces.concat();
+                f.write_all(line.as_bytes()).and_then(|()| f.flush())
+            }
             None => Ok(()),
-        };
-        while self.text.len() - self.head > TRANSCRIPT_BYTES && self.lines.len() > 1 {
-            self.head += self.lines.pop_front().unwrap_or(0);
         }
-        // Forgotten bytes are moved out once there are as many as the
-        // budget: at most one byte moved per byte recorded.
-        if self.head > TRANSCRIPT_BYTES {
-            self.text.drain(..self.head);
-            self.head = 0;
-        }
-        written
     }
 
-    /// Gives back the room of forgotten lines (a session whose channel is
+    /// Gives back the room the ring grew to (a session whose channel is
     /// gone records little more).
     fn shrink(&mut self) {
-        self.text.drain(..self.head);
-        self.head = 0;
         self.text.shrink_to_fit();
         self.lines.shrink_to_fit();
     }
 
     /// The kept lines as one JSON array.
-    fn json_array(&self) -> String {
-        let live = &self.text[self.head..];
+    fn json_array(&mut self) -> String {
+        let live = String::from_utf8_lossy(self.text.make_contiguous());
         let mut out = String::with_capacity(live.len() + 2);
         out.push('[');
         let mut at = 0;
@@ -189,7 +189,7 @@ impl Session {
     pub fn transcript(&self) -> String {
         self.recorder
             .lock()
-            .map(|r| r.json_array())
+            .map(|mut r| r.json_array())
             .unwrap_or_else(|_| "[]".into())
     }
 
@@ -422,16 +422,25 @@ mod tests {
         assert_eq!(frames[kept - 1]["frame"]["seq"], total - 1);
         assert_eq!(frames[0]["frame"]["seq"], total - kept);
         assert_eq!(frames[0]["dir"], "out");
-        // Forgotten lines do not pile up in the buffer.
+        // The ring never grows past its budget.
+        assert!(r.text.len() <= TRANSCRIPT_BYTES, "{}", r.text.len());
         assert!(
-            r.text.len() <= 2 * TRANSCRIPT_BYTES + 100,
+            r.text.capacity() <= TRANSCRIPT_BYTES,
             "{}",
-            r.text.len()
+            r.text.capacity()
         );
         r.shrink();
-        assert!(r.text.capacity() <= TRANSCRIPT_BYTES + 100);
+        assert!(r.text.capacity() <= TRANSCRIPT_BYTES);
         let again: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
         assert_eq!(again, frames);
+        // Recording goes on where it was, wrapping around the ring.
+        for i in total..total + 700 {
+            r.push("2026-11-28T00:00:00Z", "out", &format!("{{\"seq\":{i}}}"))
+                .unwrap();
+        }
+        let later: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
+        assert_eq!(later.last().unwrap()["frame"]["seq"], total + 699);
+        assert_eq!(later[0]["frame"]["seq"], total + 700 - later.len());
     }
 
     #[test]
@@ -470,6 +479,6 @@ mod tests {
         assert_eq!(frames[0]["frame"]["kind"], "chat.send");
         assert_eq!(frames[1]["frame"]["dropped"], true);
         let r = session.recorder.lock().unwrap();
-        assert_eq!(r.text.lines().count(), 2);
+        assert_eq!(r.text.iter().filter(|&&b| b == b'\n').count(), 2);
     }
 }
