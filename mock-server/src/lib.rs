@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`scenario`]: per-session state machines loaded from `scenarios/`.
 //! - [`gateway`]: API keys and the Origin allowlist.
-//! - [`session`]: sessions, channel tokens, resume secrets and transcripts.
+//! - [`session`]: sessions, channel tokens and resume secrets.
+//! - [`transcript`]: what a session keeps of its frames, in memory and on disk.
 //! - [`conversation`]: a session's protocol state, carried across channels.
 //! - [`pages`]: the widget build, host page and probe served to browsers.
 //! - [`http`], [`ws`] and [`control`]: the routes; the only modules that know HTTP.
@@ -21,6 +22,7 @@ pub mod scenario;
 pub mod server;
 pub mod session;
 pub mod tls;
+pub mod transcript;
 pub mod ws;
 
 pub use server::{MockConfig, MockServer};

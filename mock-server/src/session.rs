@@ -2,8 +2,7 @@
 //! what each session has exchanged so far, and the handle the control API
 //! steers it by.
 
-use std::collections::{HashMap, VecDeque};
-use std::io::Write;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,12 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::conversation::Conversation;
 use crate::scenario::{Scenario, Step};
-
-/// How much of its transcript a session keeps in memory for the control
-/// API: the latest 64 KiB of lines (a few hundred frames). The transcript
-/// file (`--transcripts`) keeps every frame; a bound per session keeps a
-/// mock with many chatty sessions within its memory.
-const TRANSCRIPT_BYTES: usize = 64 * 1024;
+use crate::transcript::Recorder;
 
 /// How long a dropped session waits for the widget to resume it.
 pub const RESUME_GRACE: Duration = Duration::from_secs(30);
@@ -72,79 +66,6 @@ impl From<Value> for Recorded<'_> {
     }
 }
 
-/// What a session keeps of its frames: the latest ones in memory, as JSON
-/// lines in a ring of bytes (recording a frame copies its text once, with
-/// no allocation per frame, and forgetting the oldest line moves nothing,
-/// so a busy session touches no more memory than its budget), and with
-/// `--transcripts` every line in a file.
-#[derive(Debug, Default)]
-struct Recorder {
-    /// The kept lines, oldest first, each ending in a newline.
-    text: VecDeque<u8>,
-    /// Byte length of each kept line, newline included, oldest first.
-    lines: VecDeque<usize>,
-    file: Option<std::fs::File>,
-}
-
-impl Recorder {
-    /// Appends one line, `{"ts":…,"dir":…,"frame":…}` and a newline, after
-    /// forgetting the oldest lines it would not fit beside within
-    /// [`TRANSCRIPT_BYTES`] (the newest line is always kept).
-    fn push(&mut self, ts: &str, dir: &str, frame: &str) -> std::io::Result<()> {
-        const PARTS: [&str; 4] = ["{\"ts\":\"", "\",\"dir\":\"", "\",\"frame\":", "}\n"];
-        let len = PARTS.iter().map(|p| p.len()).sum::<usize>() + ts.len() + dir.len() + frame.len();
-        while self.text.len() + len > TRANSCRIPT_BYTES {
-            let Some(oldest) = self.lines.pop_front() else {
-                break;
-            };
-            self.text.drain(..oldest);
-        }
-        // Grown by doubling, but never past the budget: a ring that
-        // outgrew it would be touched all over without keeping more.
-        let wanted = self.text.len() + len;
-        if wanted > self.text.capacity() {
-            let grown = (2 * self.text.capacity()).clamp(wanted, TRANSCRIPT_BYTES.max(wanted));
-            self.text.reserve_exact(grown - self.text.len());
-        }
-        let pieces = [PARTS[0], ts, PARTS[1], dir, PARTS[2], frame, PARTS[3]];
-        for piece in pieces {
-            self.text.extend(piece.as_bytes());
-        }
-        self.lines.push_back(len);
-        match self.file.as_mut() {
-            Some(f) => {
-                let line: String = pieces.concat();
-                f.write_all(line.as_bytes()).and_then(|()| f.flush())
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Gives back the room the ring grew to (a session whose channel is
-    /// gone records little more).
-    fn shrink(&mut self) {
-        self.text.shrink_to_fit();
-        self.lines.shrink_to_fit();
-    }
-
-    /// The kept lines as one JSON array.
-    fn json_array(&mut self) -> String {
-        let live = String::from_utf8_lossy(self.text.make_contiguous());
-        let mut out = String::with_capacity(live.len() + 2);
-        out.push('[');
-        let mut at = 0;
-        for (i, len) in self.lines.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&live[at..at + len - 1]);
-            at += len;
-        }
-        out.push(']');
-        out
-    }
-}
-
 impl Session {
     /// Records a frame: in memory (the latest ones) and, with
     /// `--transcripts`, as one JSON line written and flushed at once so a
@@ -179,7 +100,7 @@ impl Session {
         if let Ok(mut r) = self.recorder.lock() {
             if r.push(ts, dir, text).is_err() {
                 tracing::warn!(session = %self.id, "cannot write the transcript file; keeping it in memory only");
-                r.file = None;
+                r.drop_file();
             }
         }
     }
@@ -189,7 +110,7 @@ impl Session {
     pub fn transcript(&self) -> String {
         self.recorder
             .lock()
-            .map(|mut r| r.json_array())
+            .map(|r| r.json_array())
             .unwrap_or_else(|_| "[]".into())
     }
 
@@ -335,10 +256,7 @@ impl Sessions {
             origin,
             init,
             akey: akey.to_owned(),
-            recorder: Mutex::new(Recorder {
-                file,
-                ..Recorder::default()
-            }),
+            recorder: Mutex::new(Recorder::new(file)),
             commands: Mutex::new(None),
             parked: Mutex::new(None),
         });
@@ -397,7 +315,7 @@ impl Sessions {
                 systemcallid: s.systemcallid.clone(),
                 scenario: s.scenario.name.clone(),
                 live: s.is_live(),
-                frames: s.recorder.lock().map(|r| r.lines.len()).unwrap_or(0),
+                frames: s.recorder.lock().map(|r| r.len()).unwrap_or(0),
             })
             .collect()
     }
@@ -406,56 +324,6 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_recorder_keeps_the_latest_lines_as_one_json_array() {
-        let mut r = Recorder::default();
-        let total = 5000;
-        for i in 0..total {
-            r.push("2026-11-28T00:00:00Z", "out", &format!("{{\"seq\":{i}}}"))
-                .unwrap();
-        }
-        let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
-        // Lines of about 64 bytes: the latest ~1000 fit the budget.
-        let kept = frames.len();
-        assert!((900..=TRANSCRIPT_BYTES / 50).contains(&kept), "{kept}");
-        assert_eq!(frames[kept - 1]["frame"]["seq"], total - 1);
-        assert_eq!(frames[0]["frame"]["seq"], total - kept);
-        assert_eq!(frames[0]["dir"], "out");
-        // The ring never grows past its budget.
-        assert!(r.text.len() <= TRANSCRIPT_BYTES, "{}", r.text.len());
-        assert!(
-            r.text.capacity() <= TRANSCRIPT_BYTES,
-            "{}",
-            r.text.capacity()
-        );
-        r.shrink();
-        assert!(r.text.capacity() <= TRANSCRIPT_BYTES);
-        let again: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
-        assert_eq!(again, frames);
-        // Recording goes on where it was, wrapping around the ring.
-        for i in total..total + 700 {
-            r.push("2026-11-28T00:00:00Z", "out", &format!("{{\"seq\":{i}}}"))
-                .unwrap();
-        }
-        let later: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
-        assert_eq!(later.last().unwrap()["frame"]["seq"], total + 699);
-        assert_eq!(later[0]["frame"]["seq"], total + 700 - later.len());
-    }
-
-    #[test]
-    fn an_oversized_line_is_still_kept() {
-        let mut r = Recorder::default();
-        let big = format!("\"{}\"", "x".repeat(TRANSCRIPT_BYTES * 2));
-        r.push("t", "in", "1").unwrap();
-        r.push("t", "in", &big).unwrap();
-        let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
-        assert_eq!(frames.len(), 1);
-        assert_eq!(
-            frames[0]["frame"].as_str().unwrap().len(),
-            TRANSCRIPT_BYTES * 2
-        );
-    }
 
     #[test]
     fn a_frame_with_newlines_is_recorded_on_one_line() {
@@ -479,6 +347,7 @@ mod tests {
         assert_eq!(frames[0]["frame"]["kind"], "chat.send");
         assert_eq!(frames[1]["frame"]["dropped"], true);
         let r = session.recorder.lock().unwrap();
-        assert_eq!(r.text.iter().filter(|&&b| b == b'\n').count(), 2);
+        assert_eq!(r.len(), 2);
+        assert!(!r.json_array().contains('\n'));
     }
 }
