@@ -75,7 +75,7 @@ impl Session {
     }
 
     /// Records a frame with the time the caller already took for it.
-    pub fn record_at<'a>(&self, ts: &str, dir: &'static str, frame: impl Into<Recorded<'a>>) {
+    pub fn record_at<'a>(&self, ts: &Arc<str>, dir: &'static str, frame: impl Into<Recorded<'a>>) {
         let note;
         let text = match frame.into() {
             Recorded::Json(text) => text,

@@ -1,15 +1,18 @@
 //! What a session keeps of the frames it exchanged: the latest ones in
 //! memory for the control API, and with `--transcripts` every one in a file.
 //!
-//! Recording sits on the path of every frame. Each line is copied once into
-//! a log of fixed-size chunks: no allocation per frame, nothing moved or
-//! zeroed as the log grows, the oldest chunk reused once its lines are
-//! forgotten, and a busy session touching no more memory than its budget.
+//! Recording sits on the path of every frame. Each frame is copied once
+//! into a log of fixed-size chunks, its time and direction kept beside it
+//! and the line built only when served: no allocation per frame, nothing
+//! moved or zeroed as the log grows, the oldest chunk reused once its
+//! lines are forgotten, and a busy session touching no more memory than
+//! its budget.
 //! (In the benchmark, the memory a session touched, not the instructions,
 //! was what kept the mock behind a bare server.)
 
 use std::collections::VecDeque;
 use std::io::Write;
+use std::sync::Arc;
 
 /// How much of its transcript a session keeps in memory for the control
 /// API: the latest 64 KiB of lines (a few hundred frames). The transcript
@@ -25,16 +28,33 @@ const CHUNK_BYTES: usize = 4096;
 const FIRST_CHUNK_BYTES: usize = 512;
 
 /// The pieces of a line around its time, direction and frame.
-const PARTS: [&str; 4] = ["{\"ts\":\"", "\",\"dir\":\"", "\",\"frame\":", "}\n"];
+const PARTS: [&str; 4] = ["{\"ts\":\"", "\",\"dir\":\"", "\",\"frame\":", "}"];
 
 /// One session's transcript.
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
-    /// The kept lines, oldest first, each ending in a newline.
+    /// The frames of the kept lines, oldest first, back to back.
     log: Log,
-    /// Byte length of each kept line, newline included, oldest first.
-    lines: VecDeque<usize>,
+    /// The rest of each kept line, oldest first.
+    lines: VecDeque<Line>,
+    /// Bytes of the kept lines as they are served.
+    bytes: usize,
     file: Option<std::fs::File>,
+}
+
+/// One kept line: its frame is the next `len` bytes of the log.
+#[derive(Debug)]
+struct Line {
+    ts: Arc<str>,
+    dir: &'static str,
+    len: usize,
+}
+
+impl Line {
+    /// The line's length as served, `{"ts":…,"dir":…,"frame":…}` and a newline.
+    fn served_len(&self) -> usize {
+        PARTS.iter().map(|p| p.len()).sum::<usize>() + self.ts.len() + self.dir.len() + self.len
+    }
 }
 
 impl Recorder {
@@ -53,26 +73,40 @@ impl Recorder {
 
     /// Appends one line, `{"ts":…,"dir":…,"frame":…}` and a newline, after
     /// forgetting the oldest lines it would not fit beside within
-    /// [`TRANSCRIPT_BYTES`] (the newest line is always kept). With a file,
-    /// the line is written and flushed at once, so a killed server loses
-    /// nothing; an error means the file can no longer be written.
-    pub(crate) fn push(&mut self, ts: &str, dir: &str, frame: &str) -> std::io::Result<()> {
-        let pieces = [PARTS[0], ts, PARTS[1], dir, PARTS[2], frame, PARTS[3]];
-        let len: usize = pieces.iter().map(|p| p.len()).sum();
-        while self.log.len + len > TRANSCRIPT_BYTES {
+    /// [`TRANSCRIPT_BYTES`] (the newest line is always kept). Only the
+    /// frame is copied; the time is shared with the frames of its burst.
+    /// With a file, the line is written and flushed at once, so a killed
+    /// server loses nothing; an error means the file can no longer be
+    /// written.
+    pub(crate) fn push(
+        &mut self,
+        ts: &Arc<str>,
+        dir: &'static str,
+        frame: &str,
+    ) -> std::io::Result<()> {
+        let line = Line {
+            ts: ts.clone(),
+            dir,
+            len: frame.len(),
+        };
+        let served = line.served_len();
+        while self.bytes + served > TRANSCRIPT_BYTES {
             let Some(oldest) = self.lines.pop_front() else {
                 break;
             };
-            self.log.forget(oldest);
+            self.bytes -= oldest.served_len();
+            self.log.forget(oldest.len);
         }
-        for piece in pieces {
-            self.log.push(piece.as_bytes());
-        }
-        self.lines.push_back(len);
+        self.log.push(frame.as_bytes());
+        self.lines.push_back(line);
+        self.bytes += served;
         match self.file.as_mut() {
-            Some(f) => f
-                .write_all(pieces.concat().as_bytes())
-                .and_then(|()| f.flush()),
+            Some(f) => {
+                let mut text = String::with_capacity(served);
+                push_line(&mut text, ts, dir, frame);
+                text.push('\n');
+                f.write_all(text.as_bytes()).and_then(|()| f.flush())
+            }
             None => Ok(()),
         }
     }
@@ -91,20 +125,27 @@ impl Recorder {
 
     /// The kept lines as one JSON array, oldest first.
     pub(crate) fn json_array(&self) -> String {
-        let live = self.log.bytes();
-        let live = String::from_utf8_lossy(&live);
-        let mut out = String::with_capacity(live.len() + 2);
+        let frames = self.log.bytes();
+        let frames = String::from_utf8_lossy(&frames);
+        let mut out = String::with_capacity(self.bytes + 2);
         out.push('[');
         let mut at = 0;
-        for (i, len) in self.lines.iter().enumerate() {
+        for (i, line) in self.lines.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&live[at..at + len - 1]);
-            at += len;
+            push_line(&mut out, &line.ts, line.dir, &frames[at..at + line.len]);
+            at += line.len;
         }
         out.push(']');
         out
+    }
+}
+
+/// Writes a line without its newline.
+fn push_line(out: &mut String, ts: &str, dir: &str, frame: &str) {
+    for piece in [PARTS[0], ts, PARTS[1], dir, PARTS[2], frame, PARTS[3]] {
+        out.push_str(piece);
     }
 }
 
@@ -200,9 +241,17 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
+    fn ts(text: &str) -> Arc<str> {
+        Arc::from(text)
+    }
+
     fn seq_line(r: &mut Recorder, i: usize) {
-        r.push("2026-11-28T00:00:00Z", "out", &format!("{{\"seq\":{i}}}"))
-            .unwrap();
+        r.push(
+            &ts("2026-11-28T00:00:00Z"),
+            "out",
+            &format!("{{\"seq\":{i}}}"),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -254,15 +303,15 @@ mod tests {
     fn an_oversized_line_is_still_kept_and_the_next_one_replaces_it() {
         let mut r = Recorder::default();
         let big = format!("\"{}\"", "x".repeat(TRANSCRIPT_BYTES * 2));
-        r.push("t", "in", "1").unwrap();
-        r.push("t", "in", &big).unwrap();
+        r.push(&ts("t"), "in", "1").unwrap();
+        r.push(&ts("t"), "in", &big).unwrap();
         let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
         assert_eq!(frames.len(), 1);
         assert_eq!(
             frames[0]["frame"].as_str().unwrap().len(),
             TRANSCRIPT_BYTES * 2
         );
-        r.push("t", "in", "2").unwrap();
+        r.push(&ts("t"), "in", "2").unwrap();
         let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0]["frame"], 2);
