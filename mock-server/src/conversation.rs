@@ -27,8 +27,10 @@ pub struct Conversation {
     pub id_prefix: String,
     /// seq of the last frame received from the widget.
     pub in_seq: u64,
-    /// Client messageids already received (replays are refused).
-    pub seen_in: HashSet<String>,
+    /// Client messageids already received (replays are refused). Hashed
+    /// with foldhash: a lookup per frame, and SipHash cost as much as the
+    /// rest of the check; its per-set random seed still spreads the keys.
+    pub seen_in: HashSet<String, foldhash::fast::RandomState>,
     /// The latest frames sent, for the scenario's `replay` action (kept
     /// only when the scenario has one).
     pub sent: VecDeque<Utf8Bytes>,
@@ -52,7 +54,7 @@ impl Conversation {
             out_seq: 0,
             id_prefix: crate::session::random_hex(6),
             in_seq: 0,
-            seen_in: HashSet::new(),
+            seen_in: HashSet::default(),
             sent: VecDeque::new(),
             keeps_sent: scenario.replays(),
             entered_at: Instant::now(),

@@ -82,6 +82,7 @@ pub async fn upgrade(
                 conv: conversation,
                 closed: false,
                 ended: false,
+                now: None,
             };
             if let Err(e) = channel.run(resumed).await {
                 tracing::debug!(session = %session.id, error = %e, "channel ended with an error");
@@ -148,6 +149,9 @@ struct Channel {
     closed: bool,
     /// The session cannot be resumed: it ended, or a side closed it for good.
     ended: bool,
+    /// The time of the burst being handled: the frames a trigger sends at
+    /// once share it (taken once, not per frame); a delay starts a new one.
+    now: Option<Arc<str>>,
 }
 
 impl Channel {
@@ -169,6 +173,7 @@ impl Channel {
             // Frames of one burst go out together (one TLS record, one
             // write) before the channel waits for anything.
             self.socket.flush().await?;
+            self.now = None;
             let deadline = self
                 .conv
                 .machine
@@ -224,7 +229,9 @@ impl Channel {
         let raw;
         let (frame, head) = match ChatSend::parse(text.as_str()) {
             Some(c) => {
-                self.session.record("in", Recorded::Received(text.as_str()));
+                let now = self.now();
+                self.session
+                    .record_at(&now, "in", Recorded::Received(text.as_str()));
                 chat = c;
                 let head = Head {
                     kind: kind::CHAT_SEND,
@@ -315,6 +322,7 @@ impl Channel {
                 Step::DelayMs(ms) => {
                     self.socket.flush().await?;
                     tokio::time::sleep(Duration::from_millis(ms)).await;
+                    self.now = None;
                 }
                 Step::Close { code, reason } => self.close(code, &reason).await?,
                 Step::Drop => {
@@ -340,6 +348,13 @@ impl Channel {
         Ok(())
     }
 
+    /// The time of the current burst, as the frames and transcript write it.
+    fn now(&mut self) -> Arc<str> {
+        self.now
+            .get_or_insert_with(clock::rfc3339_now_shared)
+            .clone()
+    }
+
     /// Queues a frame; the run loop flushes once the burst is done.
     async fn send(&mut self, kind: &str, data: Value) -> Result<(), axum::Error> {
         self.send_text(kind, &data.to_string()).await
@@ -348,25 +363,26 @@ impl Channel {
     /// Queues a frame whose data is already JSON object text.
     async fn send_text(&mut self, kind: &str, data: &str) -> Result<(), axum::Error> {
         self.conv.out_seq += 1;
-        let ts = clock::rfc3339_now_shared();
+        let ts = self.now();
         // The envelope's fields are plain ASCII (frame kinds, digits, hex,
         // an RFC 3339 time), so they are written as they are, into a buffer
         // of exactly the frame's length: the message then takes it over
         // without another allocation.
         const FIXED: usize = r#"{"kind":"","seq":,"messageid":"s","ts":"","data":}"#.len();
-        let seq_digits = decimal_len(self.conv.out_seq);
+        let mut seq_digits = itoa::Buffer::new();
+        let seq = seq_digits.format(self.conv.out_seq);
         let len =
-            FIXED + kind.len() + 2 * seq_digits + self.conv.id_prefix.len() + ts.len() + data.len();
+            FIXED + kind.len() + 2 * seq.len() + self.conv.id_prefix.len() + ts.len() + data.len();
         let mut text = String::with_capacity(len);
         text.push_str("{\"kind\":\"");
         text.push_str(kind);
         text.push_str("\",\"seq\":");
-        push_decimal(&mut text, self.conv.out_seq);
+        text.push_str(seq);
         // Unique within the session by construction: the conversation's
         // random prefix and the seq, which never repeats in a direction.
         text.push_str(",\"messageid\":\"s");
         text.push_str(&self.conv.id_prefix);
-        push_decimal(&mut text, self.conv.out_seq);
+        text.push_str(seq);
         text.push_str("\",\"ts\":\"");
         text.push_str(&ts);
         text.push_str("\",\"data\":");
@@ -417,28 +433,6 @@ impl Channel {
         })
         .await;
         Ok(())
-    }
-}
-
-/// How many decimal digits `n` has.
-fn decimal_len(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
-}
-
-/// Appends `n` in decimal, without the formatting machinery.
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
     }
 }
 

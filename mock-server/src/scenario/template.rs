@@ -167,6 +167,11 @@ impl Compiler {
 /// Appends `s` escaped as the inside of a JSON string, as serde_json
 /// writes it.
 fn escape_into(out: &mut String, s: &str) {
+    // Most values need no escape; this test runs over whole words.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escaped: &str = match b {
