@@ -185,20 +185,20 @@ impl<'a> Reader<'a> {
         self.eat(b'"')?;
         let bytes = self.text.as_bytes();
         let start = self.at;
+        let mut end = start;
         let mut escaped = false;
         loop {
-            match *bytes.get(self.at)? {
-                b'"' => break,
-                b'\\' => {
-                    escaped = true;
-                    self.at += 2;
-                }
-                0..=0x1f => return None,
-                _ => self.at += 1,
+            end += memchr::memchr2(b'"', b'\\', bytes.get(end..)?)?;
+            if bytes[end] == b'"' {
+                break;
             }
+            escaped = true;
+            end += 2;
         }
-        let end = self.at;
-        self.at += 1;
+        if bytes[start..end].iter().any(|&b| b < 0x20) {
+            return None;
+        }
+        self.at = end + 1;
         if escaped {
             serde_json::from_str(self.text.get(start - 1..=end)?)
                 .ok()
