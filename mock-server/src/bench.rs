@@ -56,7 +56,7 @@ impl Default for BenchOptions {
         Self {
             sessions: 100,
             messages: 100,
-            rounds: 15,
+            rounds: 31,
             rate: 5000,
             latency_seconds: 5,
             idle: 10_000,
@@ -197,37 +197,60 @@ async fn round_trip(socket: &mut Socket, seq: u64) -> Result<Duration, BenchErro
     Ok(started.elapsed())
 }
 
-/// Throughput: `sessions` clients each send `messages` messages as fast as
-/// the answers come. Returns frames per second (both directions).
-async fn throughput(target: &Target, sessions: usize, messages: usize) -> Result<Rate, BenchError> {
-    let mut sockets = Vec::with_capacity(sessions);
-    for _ in 0..sessions {
-        let mut s = target.open().await?;
-        settle(&mut s, target.mock).await?;
-        sockets.push(s);
-    }
-    let started = Instant::now();
-    let cpu_before = cpu_time();
-    let tasks: Vec<_> = sockets
-        .into_iter()
-        .map(|mut s| {
-            tokio::spawn(async move {
-                for seq in 1..=messages as u64 {
-                    round_trip(&mut s, seq).await?;
-                }
-                Ok::<_, BenchError>(())
-            })
+/// Sessions opened once and loaded round after round: a round measures the
+/// exchange alone, not session set-up, so rounds can be short and many,
+/// and the mock is measured in its steady state (transcripts at their
+/// budget, replay memory grown), as a long chat would find it.
+struct Load {
+    sockets: Vec<Socket>,
+    /// seq of the next message each session sends.
+    next_seq: u64,
+}
+
+impl Load {
+    async fn open(target: &Target, sessions: usize) -> Result<Self, BenchError> {
+        let mut sockets = Vec::with_capacity(sessions);
+        for _ in 0..sessions {
+            let mut s = target.open().await?;
+            settle(&mut s, target.mock).await?;
+            sockets.push(s);
+        }
+        Ok(Self {
+            sockets,
+            next_seq: 1,
         })
-        .collect();
-    for t in tasks {
-        t.await.map_err(setup("task"))??;
     }
-    let frames = (sessions * messages * (1 + REPLIES)) as f64;
-    let cpu = cpu_time().saturating_sub(cpu_before);
-    Ok(Rate {
-        per_second: frames / started.elapsed().as_secs_f64(),
-        cpu_per_frame: cpu / (frames as u32).max(1),
-    })
+
+    /// Throughput: every session sends `messages` messages as fast as the
+    /// answers come. Returns frames per second (both directions).
+    async fn round(&mut self, messages: usize) -> Result<Rate, BenchError> {
+        let first = self.next_seq;
+        self.next_seq += messages as u64;
+        let sessions = self.sockets.len();
+        let started = Instant::now();
+        let cpu_before = cpu_time();
+        let tasks: Vec<_> = self
+            .sockets
+            .drain(..)
+            .map(|mut s| {
+                tokio::spawn(async move {
+                    for seq in first..first + messages as u64 {
+                        round_trip(&mut s, seq).await?;
+                    }
+                    Ok::<_, BenchError>(s)
+                })
+            })
+            .collect();
+        for t in tasks {
+            self.sockets.push(t.await.map_err(setup("task"))??);
+        }
+        let frames = (sessions * messages * (1 + REPLIES)) as f64;
+        let cpu = cpu_time().saturating_sub(cpu_before);
+        Ok(Rate {
+            per_second: frames / started.elapsed().as_secs_f64(),
+            cpu_per_frame: cpu / (frames as u32).max(1),
+        })
+    }
 }
 
 /// One throughput measurement.
@@ -473,10 +496,16 @@ pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result
     // Throughput: baseline and mock alternate, so both see the same
     // machine; the median of the rounds' ratios is the figure (a single
     // round here varies by up to a third).
+    let mut base_load = Load::open(&baseline, options.sessions).await?;
+    let mut mock_load = Load::open(&target, options.sessions).await?;
+    // One round each first, not counted: buffers, caches and the
+    // allocator reach the state the measured rounds run in.
+    base_load.round(options.messages).await?;
+    mock_load.round(options.messages).await?;
     let mut rounds = Vec::with_capacity(options.rounds);
     for round in 1..=options.rounds {
-        let b = throughput(&baseline, options.sessions, options.messages).await?;
-        let m = throughput(&target, options.sessions, options.messages).await?;
+        let b = base_load.round(options.messages).await?;
+        let m = mock_load.round(options.messages).await?;
         w(
             out,
             format!(
@@ -491,6 +520,7 @@ pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result
         );
         rounds.push((m.per_second / b.per_second, b, m));
     }
+    drop((base_load, mock_load));
     rounds.sort_by(|x, y| x.0.total_cmp(&y.0));
     let (ratio, median_base, median_mock) = rounds[rounds.len() / 2];
     let (lowest, highest) = (rounds[0].0, rounds[rounds.len() - 1].0);

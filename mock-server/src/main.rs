@@ -66,7 +66,7 @@ struct BenchArgs {
     messages: usize,
     /// Throughput rounds, baseline and mock alternating; the median ratio is
     /// reported (many short rounds give a steadier median on a noisy machine).
-    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..=99))]
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u16).range(1..=999))]
     rounds: u16,
     /// Frames per second (both directions) offered in the latency phase.
     #[arg(long, default_value_t = 5000)]
