@@ -262,7 +262,7 @@ impl Channel {
             }
         };
         let frame_kind = head.kind;
-        if !self.conv.seen_in.insert(head.messageid.to_owned()) {
+        if !self.conv.seen_in.insert(head.messageid) {
             return self
                 .refuse(
                     "replayed_messageid",
