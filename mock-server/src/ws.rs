@@ -211,8 +211,7 @@ impl Channel {
 
     /// Runs the engine on a trigger and performs the steps it returns.
     async fn fire(&mut self, fired: Fired<'_>) -> Result<(), axum::Error> {
-        let scenario = self.session.scenario.clone();
-        let steps = self.conv.machine.fire(&scenario, fired);
+        let steps = self.conv.machine.fire(&self.session.scenario, fired);
         if self.conv.machine.entries() != self.conv.entries {
             self.conv.entries = self.conv.machine.entries();
             self.conv.entered_at = Instant::now();
@@ -363,7 +362,7 @@ impl Channel {
     /// Queues a frame whose data is already JSON object text.
     async fn send_text(&mut self, kind: &str, data: &str) -> Result<(), axum::Error> {
         self.conv.out_seq += 1;
-        let ts = self.now();
+        let ts = self.now.get_or_insert_with(clock::rfc3339_now_shared);
         // The envelope's fields are plain ASCII (frame kinds, digits, hex,
         // an RFC 3339 time), so they are written as they are, into a buffer
         // of exactly the frame's length: the message then takes it over
@@ -384,14 +383,14 @@ impl Channel {
         text.push_str(&self.conv.id_prefix);
         text.push_str(seq);
         text.push_str("\",\"ts\":\"");
-        text.push_str(&ts);
+        text.push_str(ts);
         text.push_str("\",\"data\":");
         text.push_str(data);
         text.push('}');
         debug_assert_eq!(text.len(), len);
         let text = Utf8Bytes::from(text);
         self.session
-            .record_at(&ts, "out", Recorded::Json(text.as_str()));
+            .record_at(ts, "out", Recorded::Json(text.as_str()));
         self.conv.remember_sent(&text);
         self.socket.feed(Message::Text(text)).await
     }
