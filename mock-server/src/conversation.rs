@@ -88,8 +88,9 @@ impl Conversation {
 /// bytes instead of a string of its own (a long chat kept thousands, and
 /// they were a tenth of the mock's cache misses per frame in the
 /// benchmark). Two different ids share a fingerprint as rarely as two
-/// random UUIDs coincide; the seeds are fixed per set, and foldhash (the
-/// hasher behind hashbrown's default) is several times cheaper than SipHash.
+/// random UUIDs coincide. Each set draws its own random seeds; foldhash
+/// (the hasher behind hashbrown's default) is several times cheaper than
+/// SipHash.
 #[derive(Debug, Default)]
 pub struct SeenIds {
     ids: HashSet<u128, foldhash::fast::RandomState>,

@@ -51,7 +51,7 @@ struct Line {
 }
 
 impl Line {
-    /// The line's length as served, `{"ts":…,"dir":…,"frame":…}` and a newline.
+    /// The line's length as served, `{"ts":…,"dir":…,"frame":…}`.
     fn served_len(&self) -> usize {
         PARTS.iter().map(|p| p.len()).sum::<usize>() + self.ts.len() + self.dir.len() + self.len
     }
