@@ -224,11 +224,12 @@ impl Channel {
         // into its fields; any other text is parsed into a tree, and the
         // envelope is borrowed from it: nothing of the frame is copied on
         // the way to the checks and the engine.
+        // The frame is recorded with the time its answers will carry.
+        let now = self.now();
         let chat;
         let raw;
         let (frame, head) = match ChatSend::parse(text.as_str()) {
             Some(c) => {
-                let now = self.now();
                 self.session
                     .record_at(&now, "in", Recorded::Received(text.as_str()));
                 chat = c;
@@ -244,11 +245,12 @@ impl Channel {
                     Ok(raw) => raw,
                     Err(e) => {
                         self.session
-                            .record("in", json!({ "unparsed": text.as_str() }));
+                            .record_at(&now, "in", json!({ "unparsed": text.as_str() }));
                         return self.refuse("bad_frame", &e.to_string(), None).await;
                     }
                 };
-                self.session.record("in", Recorded::Received(text.as_str()));
+                self.session
+                    .record_at(&now, "in", Recorded::Received(text.as_str()));
                 let head = match Head::of(&raw) {
                     Ok(head) => head,
                     Err(e) => return self.refuse("bad_frame", &e.to_string(), None).await,
