@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::conversation::Conversation;
 use crate::scenario::{Scenario, Step};
+pub use crate::transcript::Recorded;
 use crate::transcript::Recorder;
 
 /// How long a dropped session waits for the widget to resume it.
@@ -48,24 +49,6 @@ pub struct Session {
     parked: Mutex<Option<(Conversation, Instant)>>,
 }
 
-/// A transcript frame: the text of a JSON message as it crossed the wire,
-/// or a note about anything else (unparsable text, a drop, a close).
-#[derive(Debug, Clone)]
-pub enum Recorded<'a> {
-    /// JSON text the mock wrote itself: compact, on one line.
-    Json(&'a str),
-    /// JSON text a widget sent, which may span lines.
-    Received(&'a str),
-    /// Anything else worth recording.
-    Note(Value),
-}
-
-impl From<Value> for Recorded<'_> {
-    fn from(v: Value) -> Self {
-        Recorded::Note(v)
-    }
-}
-
 impl Session {
     /// Records a frame: in memory (the latest ones) and, with
     /// `--transcripts`, as one JSON line written and flushed at once so a
@@ -76,29 +59,8 @@ impl Session {
 
     /// Records a frame with the time the caller already took for it.
     pub fn record_at<'a>(&self, ts: &Arc<str>, dir: &'static str, frame: impl Into<Recorded<'a>>) {
-        let note;
-        let text = match frame.into() {
-            Recorded::Json(text) => text,
-            // A line per frame: text a widget sent pretty-printed is
-            // written again on one line.
-            Recorded::Received(text)
-                if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() =>
-            {
-                text
-            }
-            Recorded::Received(text) => {
-                note = serde_json::from_str::<Value>(text)
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|_| Value::String(text.to_owned()).to_string());
-                &note
-            }
-            Recorded::Note(v) => {
-                note = v.to_string();
-                &note
-            }
-        };
         if let Ok(mut r) = self.recorder.lock() {
-            if r.push(ts, dir, text).is_err() {
+            if r.push(ts, dir, frame.into()).is_err() {
                 tracing::warn!(session = %self.id, "cannot write the transcript file; keeping it in memory only");
                 r.drop_file();
             }

@@ -14,6 +14,8 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Arc;
 
+use serde_json::Value;
+
 /// How much of its transcript a session keeps in memory for the control
 /// API: the latest 64 KiB of lines (a few hundred frames). The transcript
 /// file (`--transcripts`) keeps every frame; a bound per session keeps a
@@ -29,6 +31,24 @@ const FIRST_CHUNK_BYTES: usize = 512;
 
 /// The pieces of a line around its time, direction and frame.
 const PARTS: [&str; 4] = ["{\"ts\":\"", "\",\"dir\":\"", "\",\"frame\":", "}"];
+
+/// A transcript frame: the text of a JSON message as it crossed the wire,
+/// or a note about anything else (unparsable text, a drop, a close).
+#[derive(Debug, Clone)]
+pub enum Recorded<'a> {
+    /// JSON text the mock wrote itself: compact, on one line.
+    Json(&'a str),
+    /// JSON text a widget sent, which may span lines.
+    Received(&'a str),
+    /// Anything else worth recording.
+    Note(Value),
+}
+
+impl From<Value> for Recorded<'_> {
+    fn from(v: Value) -> Self {
+        Recorded::Note(v)
+    }
+}
 
 /// One session's transcript.
 #[derive(Debug, Default)]
@@ -82,8 +102,29 @@ impl Recorder {
         &mut self,
         ts: &Arc<str>,
         dir: &'static str,
-        frame: &str,
+        frame: Recorded<'_>,
     ) -> std::io::Result<()> {
+        let note;
+        let frame = match frame {
+            Recorded::Json(text) => text,
+            // A line per frame: text a widget sent pretty-printed is
+            // written again on one line.
+            Recorded::Received(text)
+                if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() =>
+            {
+                text
+            }
+            Recorded::Received(text) => {
+                note = serde_json::from_str::<Value>(text)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| Value::String(text.to_owned()).to_string());
+                &note
+            }
+            Recorded::Note(v) => {
+                note = v.to_string();
+                &note
+            }
+        };
         let line = Line {
             ts: ts.clone(),
             dir,
@@ -239,7 +280,6 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
     fn ts(text: &str) -> Arc<str> {
         Arc::from(text)
@@ -249,7 +289,7 @@ mod tests {
         r.push(
             &ts("2026-11-28T00:00:00Z"),
             "out",
-            &format!("{{\"seq\":{i}}}"),
+            Recorded::Json(&format!("{{\"seq\":{i}}}")),
         )
         .unwrap();
     }
@@ -303,15 +343,15 @@ mod tests {
     fn an_oversized_line_is_still_kept_and_the_next_one_replaces_it() {
         let mut r = Recorder::default();
         let big = format!("\"{}\"", "x".repeat(TRANSCRIPT_BYTES * 2));
-        r.push(&ts("t"), "in", "1").unwrap();
-        r.push(&ts("t"), "in", &big).unwrap();
+        r.push(&ts("t"), "in", Recorded::Json("1")).unwrap();
+        r.push(&ts("t"), "in", Recorded::Json(&big)).unwrap();
         let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
         assert_eq!(frames.len(), 1);
         assert_eq!(
             frames[0]["frame"].as_str().unwrap().len(),
             TRANSCRIPT_BYTES * 2
         );
-        r.push(&ts("t"), "in", "2").unwrap();
+        r.push(&ts("t"), "in", Recorded::Json("2")).unwrap();
         let frames: Vec<Value> = serde_json::from_str(&r.json_array()).unwrap();
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0]["frame"], 2);
