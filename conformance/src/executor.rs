@@ -83,7 +83,8 @@ pub struct ProbeRecord {
     /// Uncaught errors in the page.
     #[serde(default)]
     pub errors: Vec<Value>,
-    /// SDK calls the runner made, with page times (for consent checks).
+    /// SDK calls the runner made, with page times and order numbers (for
+    /// consent checks and for telling where a new session begins).
     #[serde(default)]
     pub calls: Vec<Value>,
     /// Text frames the widget sent on its sockets.
@@ -96,6 +97,10 @@ pub struct ProbeRecord {
 pub struct ProbeEvent {
     /// Page time (ms since load).
     pub at: f64,
+    /// Place in the probe's one order of events, calls and captures; page
+    /// times can tie, this cannot.
+    #[serde(default)]
+    pub seq: u64,
     /// JavaScript `typeof` of what the callback received.
     #[serde(rename = "type")]
     pub js_type: String,

@@ -101,6 +101,7 @@ mod tests {
             .into_iter()
             .map(|event| ProbeEvent {
                 at: 1.0,
+                seq: 0,
                 js_type: "object".into(),
                 event,
             })

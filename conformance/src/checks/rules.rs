@@ -19,36 +19,46 @@ struct Trace<'a> {
     probe: &'a crate::executor::ProbeRecord,
 }
 
-/// Page time of a probe record (records without one sort last).
+/// Page time of a probe record, for messages only: page times can tie
+/// (Firefox clamps them to whole milliseconds), so order comes from `seq`.
 fn page_time(v: &Value) -> f64 {
     v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX)
 }
 
+/// Place of a probe record in the probe's one order of events, calls and
+/// captures (records without one sort last).
+fn seq(v: &Value) -> u64 {
+    v.get("seq").and_then(Value::as_u64).unwrap_or(u64::MAX)
+}
+
+/// Last part of a call's dotted path: the method's catalogue name.
+fn method_of(call: &Value) -> Option<&str> {
+    call.get("path")
+        .and_then(Value::as_str)
+        .map(|p| p.rsplit('.').next().unwrap_or(p))
+}
+
 impl Trace<'_> {
-    /// Whether, by page time `at`, the runner had called a method whose
-    /// catalogue consent covers `device`.
-    fn consented_by(&self, at: f64, device: &str, ctx: &CheckContext<'_>) -> bool {
+    /// Whether, before the record numbered `before`, the runner had called a
+    /// method whose catalogue consent covers `device`.
+    fn consented_by(&self, before: u64, device: &str, ctx: &CheckContext<'_>) -> bool {
         let catalog = ctx.schemas.catalog();
         self.probe.calls.iter().any(|c| {
-            page_time(c) <= at
-                && c.get("path")
-                    .and_then(Value::as_str)
-                    .and_then(|p| catalog.method(p.rsplit('.').next().unwrap_or(p)))
+            seq(c) < before
+                && method_of(c)
+                    .and_then(|m| catalog.method(m))
                     .is_some_and(|m| m.consent.iter().any(|d| d == device))
         })
     }
 
-    /// Whether the runner called `method` after page time `from` and no
-    /// later than `to`: a jodosessioninit after session/ended starts a new
-    /// session, whose events the ended one's rule does not cover.
-    fn called_between(&self, method: &str, from: f64, to: f64) -> bool {
+    /// Whether the runner called `method` after the record numbered `from`
+    /// and before the one numbered `to`: a jodosessioninit after
+    /// session/ended starts a new session, whose events the ended one's
+    /// rule does not cover.
+    fn called_between(&self, method: &str, from: u64, to: u64) -> bool {
         self.probe.calls.iter().any(|c| {
-            let at = page_time(c);
-            at > from
-                && at <= to
-                && c.get("path")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p.rsplit('.').next() == Some(method))
+            let at = seq(c);
+            at > from && at < to && method_of(c) == Some(method)
         })
     }
 }
@@ -126,10 +136,10 @@ fn unique_messageid(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
 /// the page starts a new session with jodosessioninit.
 fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    let mut ended_at: Option<f64> = None;
+    let mut ended_at: Option<u64> = None;
     for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
         if let Some(at) = ended_at {
-            if t.called_between("jodosessioninit", at, recorded.at) {
+            if t.called_between("jodosessioninit", at, recorded.seq) {
                 ended_at = None;
             } else if e.get("media").and_then(Value::as_str) != Some("sessionEnd") {
                 out.push(format!(
@@ -140,7 +150,7 @@ fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
             }
         }
         if ended_at.is_none() && event_key(e) == "session/ended" {
-            ended_at = Some(recorded.at);
+            ended_at = Some(recorded.seq);
         }
     }
     out
@@ -289,7 +299,7 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
                 }
                 "initiated" | "answered" | "connecting" => may_start = true,
                 "start" => {
-                    if !(may_start || t.consented_by(recorded.at, device, ctx)) {
+                    if !(may_start || t.consented_by(recorded.seq, device, ctx)) {
                         out.push(format!(
                             "event {i} ({media}/start) without an acceptance or a consenting call before it"
                         ));
@@ -312,8 +322,8 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
     out
 }
 
-/// Every capture (getUserMedia, getDisplayMedia) needs, earlier in page
-/// time, a call to a method whose catalogue consent covers each device it
+/// Every capture (getUserMedia, getDisplayMedia) needs, earlier in the
+/// probe's order, a call to a method whose catalogue consent covers each device it
 /// asks for.
 fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
@@ -336,7 +346,7 @@ fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String>
         };
         let at = page_time(capture);
         for device in devices {
-            if !t.consented_by(at, device, ctx) {
+            if !t.consented_by(seq(capture), device, ctx) {
                 out.push(format!(
                     "{api} asked for the {device} at {at:.0} ms before any call consenting to it"
                 ));
@@ -373,6 +383,7 @@ mod tests {
             .enumerate()
             .map(|(i, event)| ProbeEvent {
                 at: i as f64,
+                seq: 10 * (i as u64 + 1),
                 js_type: "object".into(),
                 event,
             })
@@ -411,24 +422,32 @@ mod tests {
     fn capture_needs_an_earlier_consenting_call() {
         let mut t = trace(vec![]);
         t.probe.calls = vec![
-            json!({"at": 10.0, "path": "jodoInitBOT.SendChatMessage"}),
-            json!({"at": 50.0, "path": "jodoInitBOT.AcceptVoice"}),
+            json!({"at": 10.0, "seq": 10, "path": "jodoInitBOT.SendChatMessage"}),
+            json!({"at": 50.0, "seq": 50, "path": "jodoInitBOT.AcceptVoice"}),
         ];
         // Microphone after AcceptVoice: fine.
-        t.probe.media =
-            vec![json!({"at": 60.0, "api": "getUserMedia", "constraints": {"audio": true}})];
+        t.probe.media = vec![
+            json!({"at": 60.0, "seq": 60, "api": "getUserMedia", "constraints": {"audio": true}}),
+        ];
         assert!(rules_broken(&t).is_empty());
         // Camera too: AcceptVoice does not consent to it.
         t.probe.media = vec![
-            json!({"at": 60.0, "api": "getUserMedia", "constraints": {"audio": true, "video": {}}}),
+            json!({"at": 60.0, "seq": 60, "api": "getUserMedia", "constraints": {"audio": true, "video": {}}}),
         ];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
         // Microphone before the consent.
-        t.probe.media =
-            vec![json!({"at": 20.0, "api": "getUserMedia", "constraints": {"audio": true}})];
+        t.probe.media = vec![
+            json!({"at": 20.0, "seq": 20, "api": "getUserMedia", "constraints": {"audio": true}}),
+        ];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
         // Screen needs a screenshare consent.
-        t.probe.media = vec![json!({"at": 60.0, "api": "getDisplayMedia", "constraints": {}})];
+        t.probe.media =
+            vec![json!({"at": 60.0, "seq": 60, "api": "getDisplayMedia", "constraints": {}})];
+        assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
+        // Same page time as the consent but earlier in order: still before.
+        t.probe.media = vec![
+            json!({"at": 50.0, "seq": 49, "api": "getUserMedia", "constraints": {"audio": true}}),
+        ];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
     }
 
@@ -499,7 +518,7 @@ mod tests {
         assert_eq!(rules_broken(&mute_after_end), ["media-lifecycle"]);
         // The visitor's own StartVoiceCall consents to starting voice.
         let mut own = trace(vec![init, ev("voice", "start")]);
-        own.probe.calls = vec![json!({"at": 0.0, "path": "jodoInitBOT.StartVoiceCall"})];
+        own.probe.calls = vec![json!({"at": 0.0, "seq": 15, "path": "jodoInitBOT.StartVoiceCall"})];
         assert!(rules_broken(&own).is_empty());
     }
 
@@ -538,15 +557,31 @@ mod tests {
     #[test]
     fn a_new_session_after_ended_is_not_after_ended() {
         let events = vec![
+            json!({"media": "session", "eventtype": "initialized", "messageid": "i", "systemcallid": "1"}),
             json!({"media": "session", "eventtype": "ended", "messageid": "a"}),
-            json!({"media": "session", "eventtype": "initialized", "messageid": "b", "systemcallid": "2"}),
+            json!({"media": "sessionEnd", "eventtype": "chatTranscriptSuccess", "messageid": "b"}),
+            json!({"media": "session", "eventtype": "initialized", "messageid": "c", "systemcallid": "2"}),
         ];
-        // Event 1 is at page time 1.0: without a jodosessioninit call before
-        // it, it breaks the rule; with one (at 0.5), it opens a new session.
+        // Events are numbered 10, 20, 30, 40. Without a jodosessioninit
+        // call before the last it breaks the rule; with one after the
+        // transcript, it opens a new session; with one before
+        // session/ended, it does not.
         let t = trace(events.clone());
         assert_eq!(rules_broken(&t), ["nothing-after-ended"]);
+        let mut t = trace(events.clone());
+        t.probe.calls = vec![json!({"at": 2.5, "seq": 35, "path": "jodosessioninit"})];
+        assert!(rules_broken(&t).is_empty(), "{:?}", rules_broken(&t));
+        let mut t = trace(events.clone());
+        t.probe.calls = vec![json!({"at": 0.5, "seq": 15, "path": "jodosessioninit"})];
+        assert_eq!(rules_broken(&t), ["nothing-after-ended"]);
+        // Firefox clamps page time to whole milliseconds, so the ended
+        // event, the new call and the new session can share one time; the
+        // order numbers still tell them apart.
         let mut t = trace(events);
-        t.probe.calls = vec![json!({"at": 0.5, "path": "jodosessioninit"})];
+        for e in &mut t.probe.events {
+            e.at = 7.0;
+        }
+        t.probe.calls = vec![json!({"at": 7.0, "seq": 35, "path": "jodosessioninit"})];
         assert!(rules_broken(&t).is_empty(), "{:?}", rules_broken(&t));
     }
 
