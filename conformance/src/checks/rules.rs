@@ -57,8 +57,8 @@ impl Trace<'_> {
     /// rule does not cover.
     fn called_between(&self, method: &str, from: u64, to: u64) -> bool {
         self.probe.calls.iter().any(|c| {
-            let at = seq(c);
-            at > from && at < to && method_of(c) == Some(method)
+            let n = seq(c);
+            n > from && n < to && method_of(c) == Some(method)
         })
     }
 }
@@ -136,11 +136,11 @@ fn unique_messageid(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
 /// the page starts a new session with jodosessioninit.
 fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    let mut ended_at: Option<u64> = None;
+    let mut ended: Option<u64> = None;
     for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
-        if let Some(at) = ended_at {
-            if t.called_between("jodosessioninit", at, recorded.seq) {
-                ended_at = None;
+        if let Some(n) = ended {
+            if t.called_between("jodosessioninit", n, recorded.seq) {
+                ended = None;
             } else if e.get("media").and_then(Value::as_str) != Some("sessionEnd") {
                 out.push(format!(
                     "event {i} ({}) came after session/ended",
@@ -149,8 +149,8 @@ fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
                 continue;
             }
         }
-        if ended_at.is_none() && event_key(e) == "session/ended" {
-            ended_at = Some(recorded.seq);
+        if ended.is_none() && event_key(e) == "session/ended" {
+            ended = Some(recorded.seq);
         }
     }
     out
@@ -323,8 +323,8 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
 }
 
 /// Every capture (getUserMedia, getDisplayMedia) needs, earlier in the
-/// probe's order, a call to a method whose catalogue consent covers each device it
-/// asks for.
+/// probe's order, a call to a method whose catalogue consent covers each
+/// device it asks for.
 fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for capture in &t.probe.media {
