@@ -91,13 +91,12 @@ impl Recorder {
         self.lines.len()
     }
 
-    /// Appends one line, `{"ts":…,"dir":…,"frame":…}` and a newline, after
-    /// forgetting the oldest lines it would not fit beside within
-    /// [`TRANSCRIPT_BYTES`] (the newest line is always kept). Only the
-    /// frame is copied; the time is shared with the frames of its burst.
-    /// With a file, the line is written and flushed at once, so a killed
-    /// server loses nothing; an error means the file can no longer be
-    /// written.
+    /// Keeps one line, `{"ts":…,"dir":…,"frame":…}`, after forgetting the
+    /// oldest lines it would not fit beside within [`TRANSCRIPT_BYTES`]
+    /// (the newest line is always kept). Only the frame is copied; the
+    /// time is shared with the frames of its burst. With a file, the line
+    /// and a newline are written and flushed at once, so a killed server
+    /// loses nothing; an error means the file can no longer be written.
     pub(crate) fn push(
         &mut self,
         ts: &Arc<str>,
