@@ -5,120 +5,10 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Client;
 use jodo_contract::Catalog;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::case::{Case, DEFAULT_WAIT_MS, Step};
-
-/// What one step did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRecord {
-    /// The step, as written in the case.
-    pub step: Step,
-    /// What happened.
-    pub outcome: StepOutcome,
-    /// Time taken, milliseconds.
-    pub elapsed_ms: u64,
-}
-
-/// Outcome of one step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum StepOutcome {
-    /// The call returned a value (`undefined` becomes null).
-    Returned {
-        /// The value.
-        value: Value,
-        /// Its JavaScript `typeof`.
-        js_type: String,
-    },
-    /// The call threw.
-    Threw {
-        /// The exception's message.
-        message: String,
-    },
-    /// The page has no such function.
-    Missing {
-        /// Explanation.
-        message: String,
-    },
-    /// The awaited event arrived at this trace index.
-    Found {
-        /// Index into the event trace.
-        index: usize,
-    },
-    /// The awaited event did not arrive in time.
-    WaitTimedOut {
-        /// The limit.
-        timeout_ms: u64,
-    },
-    /// Not run, because an earlier wait failed or the case stopped.
-    Skipped,
-    /// Started but never finished: the case ran out of time here.
-    Unfinished,
-    /// The control trigger was fired on the mock.
-    Triggered,
-    /// The control trigger could not be fired.
-    ControlFailed {
-        /// Why.
-        message: String,
-    },
-}
-
-/// Everything the probe recorded during a case.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ProbeRecord {
-    /// Every eventdata the callback received, in order.
-    #[serde(default)]
-    pub events: Vec<ProbeEvent>,
-    /// WebSocket URLs opened.
-    #[serde(default)]
-    pub sockets: Vec<Value>,
-    /// fetch/XHR requests.
-    #[serde(default)]
-    pub requests: Vec<Value>,
-    /// getUserMedia/getDisplayMedia calls.
-    #[serde(default)]
-    pub media: Vec<Value>,
-    /// Uncaught errors in the page.
-    #[serde(default)]
-    pub errors: Vec<Value>,
-    /// SDK calls the runner made, with page times and order numbers (for
-    /// consent checks and for telling where a new session begins).
-    #[serde(default)]
-    pub calls: Vec<Value>,
-    /// Text frames the widget sent on its sockets.
-    #[serde(default)]
-    pub sent: Vec<Value>,
-}
-
-/// One eventdata as received.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProbeEvent {
-    /// Page time (ms since load).
-    pub at: f64,
-    /// Place in the probe's one order of events, calls and captures; page
-    /// times can tie, this cannot.
-    #[serde(default)]
-    pub seq: u64,
-    /// JavaScript `typeof` of what the callback received.
-    #[serde(rename = "type")]
-    pub js_type: String,
-    /// A JSON copy of it.
-    pub event: Value,
-}
-
-/// The trace of one case.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CaseTrace {
-    /// Steps with outcomes.
-    pub steps: Vec<StepRecord>,
-    /// What the probe saw.
-    pub probe: ProbeRecord,
-    /// The case ran out of time in the page (a step never finished).
-    #[serde(default)]
-    pub stopped: bool,
-}
+use crate::trace::{CaseTrace, ProbeRecord, StepOutcome, StepRecord, TraceError};
 
 /// Why a case could not be run at all (the harness, not the widget).
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +22,9 @@ pub enum HarnessError {
     /// The probe returned something unexpected.
     #[error("unexpected answer from the page probe: {0}")]
     Probe(String),
+    /// The probe's record could not be read.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
     /// The scenario could not be loaded.
     #[error("scenario: {0}")]
     Scenario(String),
@@ -255,9 +148,7 @@ pub async fn run_case(
         });
     }
     trace.probe = match record {
-        Some(record) => {
-            serde_json::from_value(record).map_err(|e| HarnessError::Probe(e.to_string()))?
-        }
+        Some(record) => ProbeRecord::from_value(record)?,
         // The case ended on a control step: read what followed it.
         None => read_probe(client).await?,
     };
@@ -324,7 +215,7 @@ pub async fn read_probe(client: &Client) -> Result<ProbeRecord, HarnessError> {
             "the probe is gone (did the widget navigate away?)".into(),
         ));
     }
-    serde_json::from_value(raw).map_err(|e| HarnessError::Probe(e.to_string()))
+    Ok(ProbeRecord::from_value(raw)?)
 }
 
 fn call_outcome(answer: &Value) -> Result<StepOutcome, HarnessError> {

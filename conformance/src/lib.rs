@@ -2,13 +2,16 @@
 //! a real browser against the mock, and writes reports.
 //!
 //! # Layout (the pipeline, in order)
-//! - [`case`]: cases as data files.
+//! - [`case`] and [`mutant`]: cases and faulty builds as data files.
+//! - [`trace`]: what one case did and what the page probe recorded.
+//! - [`report`]: the typed run report and its renderings.
+//! - [`verdict`]: judging, in one place, with [`known_results`].
+//! - [`checks`]: pure checks over a trace.
 //! - [`browser`]: WebDriver driver process and browser session.
 //! - [`executor`]: runs one case in the page and collects its trace.
-//! - [`checks`]: pure verdicts over a trace.
-//! - [`report`]: the typed run report and its renderings.
 //! - [`runner`]: a whole run, from mock start to report, on `--jobs`
-//!   workers; [`shard`] and [`expectations`] choose and judge its cases.
+//!   workers; [`shard`] chooses its cases.
+//! - [`mutation`]: the suite run against every mutant (`selftest`).
 //! - [`coverage`]: which catalogue entries the cases exercise.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
@@ -18,10 +21,12 @@ pub mod catalog_view;
 pub mod checks;
 pub mod coverage;
 pub mod executor;
-pub mod expectations;
+pub mod known_results;
 pub mod mutant;
+pub mod mutation;
 pub mod report;
 pub mod runner;
-pub mod selftest;
 pub mod shard;
+pub mod trace;
 pub mod validate;
+pub mod verdict;

@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use jodo_conformance::browser::{BrowserKind, BrowserOptions};
 use jodo_conformance::coverage::Coverage;
-use jodo_conformance::expectations::Expectations;
+use jodo_conformance::known_results::KnownResults;
 use jodo_conformance::mutant::{self, Mutant};
-use jodo_conformance::report::{self, BrowserInfo, CaseReport, Outcome};
+use jodo_conformance::mutation;
+use jodo_conformance::report::{self, BrowserInfo, CaseReport};
 use jodo_conformance::runner::{self, Progress, RunError, RunOptions};
-use jodo_conformance::selftest;
 use jodo_conformance::shard::Shard;
+use jodo_conformance::verdict::FailFast;
 use jodo_contract::{Profile, SchemaSet};
 
 /// Browser-driven conformance suite for Jodo widget builds.
@@ -201,15 +202,9 @@ impl Progress for Printer {
     }
 
     fn case_finished(&mut self, case: &CaseReport) {
-        let label = match (case.unexpected, case.outcome) {
-            (true, Outcome::Pass) => "UNEXPECTED PASS".to_owned(),
-            (false, o) if o != Outcome::Pass && o != Outcome::NonStrict => {
-                format!("{} (expected)", o.label().to_uppercase())
-            }
-            (_, o) => o.label().to_uppercase(),
-        };
+        let label = case.label().to_uppercase();
         self.line(&format!("{label:>7} {} ({} ms)", case.id, case.duration_ms));
-        if case.unexpected {
+        if case.status.is_unexpected() {
             for check in case.checks.iter().filter(|c| !c.passed) {
                 for f in &check.failures {
                     self.line(&format!(
@@ -386,7 +381,7 @@ fn write_goldens(report: &report::RunReport, dir: &std::path::Path) -> std::io::
 /// One line per build as the self-test goes.
 struct SelftestPrinter;
 
-impl selftest::SelftestProgress for SelftestPrinter {
+impl mutation::SelftestProgress for SelftestPrinter {
     fn build_started(&mut self, mutant: Option<&Mutant>, index: usize, total: usize) {
         match mutant {
             None => eprintln!("reference build: running every case"),
@@ -394,11 +389,11 @@ impl selftest::SelftestProgress for SelftestPrinter {
         }
     }
 
-    fn mutant_finished(&mut self, r: &selftest::MutantResult) {
-        let verdict = match r.verdict {
-            selftest::Verdict::Killed => "killed",
-            selftest::Verdict::KilledUnnamed => "KILLED WITHOUT NAMING",
-            selftest::Verdict::Survived => "SURVIVED",
+    fn mutant_finished(&mut self, r: &report::MutantResult) {
+        let verdict = if r.verdict.is_killed() {
+            r.verdict.label().to_owned()
+        } else {
+            r.verdict.label().to_uppercase()
         };
         eprintln!("   {verdict}: {} failing case(s)", r.failed_cases.len());
     }
@@ -440,7 +435,7 @@ async fn selftest(args: SelftestArgs) -> ExitCode {
         }
     });
     let started = std::time::Instant::now();
-    let result = selftest::run(
+    let result = mutation::run(
         &options,
         &mutants,
         args.full_matrix,
@@ -450,7 +445,7 @@ async fn selftest(args: SelftestArgs) -> ExitCode {
     .await;
     let (mut reference, st) = match result {
         Ok(done) => done,
-        Err(selftest::SelftestError::Run(RunError::Interrupted)) => {
+        Err(mutation::SelftestError::Run(RunError::Interrupted)) => {
             eprintln!("interrupted; browser and driver stopped");
             return ExitCode::from(130);
         }
@@ -471,15 +466,11 @@ async fn selftest(args: SelftestArgs) -> ExitCode {
     let width = st.mutants.iter().map(|m| m.name.len()).max().unwrap_or(0);
     for m in &st.mutants {
         let verdict = match m.verdict {
-            selftest::Verdict::Killed => "killed  ",
-            selftest::Verdict::KilledUnnamed => "UNNAMED ",
-            selftest::Verdict::Survived => "SURVIVED",
+            report::KillVerdict::Killed => "killed  ",
+            report::KillVerdict::KilledUnnamed => "UNNAMED ",
+            report::KillVerdict::Survived => "SURVIVED",
         };
-        let by = if m.naming_cases.is_empty() {
-            &m.failed_cases
-        } else {
-            &m.naming_cases
-        };
+        let by = m.caught_by();
         println!(
             "  {verdict} {:<width$}  breaks {:<28} by {}",
             m.name,
@@ -510,7 +501,7 @@ async fn selftest(args: SelftestArgs) -> ExitCode {
         started.elapsed().as_secs_f64()
     );
     let ok = st.ok();
-    reference.selftest = Some(st);
+    reference.kill_matrix = Some(st);
     if let Err(e) = report::write_all(&reference, &args.report_dir) {
         eprintln!(
             "error: cannot write reports to {}: {e}",
@@ -527,9 +518,9 @@ async fn selftest(args: SelftestArgs) -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> ExitCode {
-    let expectations = match &args.expectations {
-        None => Expectations::default(),
-        Some(path) => match Expectations::from_file(path) {
+    let known = match &args.expectations {
+        None => KnownResults::default(),
+        Some(path) => match KnownResults::from_file(path) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -549,8 +540,8 @@ async fn run(args: RunArgs) -> ExitCode {
         case_timeout: args.timeout.map(std::time::Duration::from_millis),
         jobs: usize::from(args.jobs),
         shard: args.shard,
-        fail_fast: args.fail_fast.then_some(runner::FailFast::AnyFailure),
-        expectations,
+        fail_fast: args.fail_fast.then_some(FailFast::AnyFailure),
+        known,
     };
     let interrupt = async {
         // If the handler cannot be installed, never resolve: the run goes on.
@@ -584,7 +575,7 @@ async fn run(args: RunArgs) -> ExitCode {
                 }
             }
             let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
-            for stale in options.expectations.unknown(&ids) {
+            for stale in options.known.unknown(&ids) {
                 eprintln!("note: the expectations file lists {stale:?}, which did not run");
             }
             let s = &report.summary;

@@ -22,10 +22,15 @@ use crate::browser::{Browser, BrowserError, BrowserOptions};
 use crate::case::{self, Case, CaseError};
 use crate::checks::{self, CheckContext};
 use crate::coverage::Coverage;
-use crate::executor::{self, CaseTrace, HarnessError, duration_ms};
-use crate::expectations::Expectations;
-use crate::report::{BrowserInfo, CaseReport, Outcome, RunReport, Summary, Timing, WidgetInfo};
+use crate::executor::{self, HarnessError, duration_ms};
+use crate::known_results::KnownResults;
+use crate::report::{
+    BrowserInfo, CaseReport, Outcome, REPORT_VERSION, RunReport, Status, Summary, Timing,
+    WidgetInfo,
+};
 use crate::shard::Shard;
+use crate::trace::{CaseTrace, StepOutcome};
+use crate::verdict::{self, FailFast};
 
 /// What to run and where.
 #[derive(Debug, Clone, Default)]
@@ -50,42 +55,7 @@ pub struct RunOptions {
     /// are left out of the report).
     pub fail_fast: Option<FailFast>,
     /// Known results: cases expected not to pass.
-    pub expectations: Expectations,
-}
-
-/// When a run stops early.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailFast {
-    /// At the first case that does not end as expected.
-    AnyFailure,
-    /// At the first case with a failure naming this check (a rule id, or a
-    /// prefix such as `return-code` of `return-code:SendChatMessage`): the
-    /// self-test needs no more to call a mutant killed.
-    Naming(String),
-}
-
-impl FailFast {
-    /// Whether this finished case ends the run.
-    pub fn stops_at(&self, case: &CaseReport, expectations: &Expectations) -> bool {
-        match self {
-            FailFast::AnyFailure => {
-                expectations.expected(&case.id).unwrap_or(Outcome::Pass) != case.outcome
-            }
-            FailFast::Naming(check) => case
-                .checks
-                .iter()
-                .flat_map(|c| &c.failures)
-                .any(|f| names_check(&f.rule, check)),
-        }
-    }
-}
-
-/// Whether a failure's rule is `check`, exactly or as `check:detail`.
-pub fn names_check(rule: &str, check: &str) -> bool {
-    rule == check
-        || rule
-            .strip_prefix(check)
-            .is_some_and(|rest| rest.starts_with(':'))
+    pub known: KnownResults,
 }
 
 /// Why a run could not happen (exit code 2).
@@ -199,9 +169,7 @@ pub async fn run(
             }
             sdk_version = sdk_version.take().or(version);
         }
-        News::Finished(index, mut report) => {
-            report.expected = options.expectations.expected(&report.id);
-            report.unexpected = !report.acceptable(options.profile);
+        News::Finished(index, report) => {
             progress.case_finished(&report);
             slots[index] = Some(*report);
         }
@@ -231,7 +199,7 @@ pub async fn run(
     let reports: Vec<CaseReport> = slots.into_iter().flatten().collect();
     let timing = Timing::of(&reports, started.elapsed());
     Ok(RunReport {
-        report_version: 1,
+        report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         spec: schemas.catalog().spec.clone(),
         started_at,
@@ -250,7 +218,7 @@ pub async fn run(
         timing,
         coverage: Coverage::of(schemas.catalog(), &cases),
         cases: reports,
-        selftest: None,
+        kill_matrix: None,
     })
 }
 
@@ -308,12 +276,13 @@ async fn worker(
     loop {
         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some((index, case)) = next else { break };
-        let (report, unresponsive) =
+        let (mut report, unresponsive) =
             run_one(&browser, &mock, case, ctx, options.case_timeout).await;
+        verdict::settle(&mut report, &options.known, options.profile);
         if options
             .fail_fast
             .as_ref()
-            .is_some_and(|f| f.stops_at(&report, &options.expectations))
+            .is_some_and(|f| f.stops_at(&report))
         {
             if let Ok(mut q) = queue.lock() {
                 q.clear();
@@ -421,11 +390,11 @@ async fn run_one(
         spec: case.spec.clone(),
         scenario: case.scenario.clone(),
         outcome: Outcome::Error,
+        status: Status::Errored,
         duration_ms: 0,
         overhead_ms: 0,
         reason: None,
         expected: None,
-        unexpected: false,
         checks: Vec::new(),
         steps: Vec::new(),
         probe: Default::default(),
@@ -471,7 +440,7 @@ async fn run_one(
                 .steps
                 .iter()
                 .enumerate()
-                .find(|(_, s)| s.outcome == executor::StepOutcome::Unfinished)
+                .find(|(_, s)| s.outcome == StepOutcome::Unfinished)
             {
                 let _ = write!(reason, "; it was at step {i} ({})", s.step.label());
             }
@@ -514,15 +483,9 @@ enum Ended {
 
 fn judge(report: &mut CaseReport, case: &Case, trace: CaseTrace, ctx: &CheckContext<'_>) {
     report.checks = checks::run_all(case, &trace, ctx);
-    let only_schema_failed = report.checks.iter().all(|c| c.passed || c.name == "schema");
-    let passes_in = |profile| checks::schema::check_in(&trace, ctx, profile).is_empty();
-    report.outcome = if !only_schema_failed || !passes_in(Profile::Compat) {
-        Outcome::Fail
-    } else if passes_in(Profile::Strict) {
-        Outcome::Pass
-    } else {
-        Outcome::NonStrict
-    };
+    report.outcome = verdict::outcome_of(&report.checks, |profile| {
+        checks::schema::check_in(&trace, ctx, profile).is_empty()
+    });
     report.steps = trace.steps;
     report.probe = trace.probe;
 }
@@ -541,58 +504,4 @@ fn overhead_ms(report: &CaseReport) -> u64 {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::checks::{CheckResult, Failure};
-
-    fn case(id: &str, outcome: Outcome, rules: &[&str]) -> CaseReport {
-        CaseReport {
-            id: id.into(),
-            title: String::new(),
-            area: String::new(),
-            spec: String::new(),
-            scenario: String::new(),
-            outcome,
-            duration_ms: 0,
-            overhead_ms: 0,
-            reason: None,
-            expected: None,
-            unexpected: false,
-            checks: vec![CheckResult {
-                name: "rules".into(),
-                passed: rules.is_empty(),
-                failures: rules.iter().map(|r| Failure::new(*r, "broken")).collect(),
-            }],
-            steps: Vec::new(),
-            probe: Default::default(),
-        }
-    }
-
-    #[test]
-    fn fail_fast_stops_at_the_first_case_not_ending_as_expected() {
-        let none = Expectations::default();
-        let known = Expectations::parse("known: fail\n").unwrap();
-        let any = FailFast::AnyFailure;
-        assert!(!any.stops_at(&case("a", Outcome::Pass, &[]), &none));
-        assert!(any.stops_at(&case("a", Outcome::Fail, &["x"]), &none));
-        assert!(any.stops_at(&case("a", Outcome::Timeout, &[]), &none));
-        // A known failure is what the file says: the run goes on...
-        assert!(!any.stops_at(&case("known", Outcome::Fail, &["x"]), &known));
-        // ...but a known failure that now passes is news.
-        assert!(any.stops_at(&case("known", Outcome::Pass, &[]), &known));
-    }
-
-    #[test]
-    fn fail_fast_on_a_check_stops_only_where_a_failure_names_it() {
-        let none = Expectations::default();
-        let naming = FailFast::Naming("return-code".into());
-        let named = case("a", Outcome::Fail, &["return-code:SendChatMessage"]);
-        assert!(naming.stops_at(&named, &none));
-        let other = case("a", Outcome::Fail, &["return-codes-extra", "schema"]);
-        assert!(!naming.stops_at(&other, &none));
-        assert!(!naming.stops_at(&case("a", Outcome::Pass, &[]), &none));
-    }
 }

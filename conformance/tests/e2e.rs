@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jodo_conformance::report::{Outcome, RunReport};
+use jodo_conformance::report::{Outcome, RunReport, Status};
 use jodo_conformance::runner::{self, RunOptions};
 
 fn reference_widget() -> PathBuf {
@@ -173,7 +173,7 @@ async fn reference_build_passes_every_case_in_chromium() {
             .probe
             .sockets
             .iter()
-            .all(|s| s["url"].as_str().unwrap().starts_with("wss://"))
+            .all(|s| s.url.starts_with("wss://"))
     );
     assert!(!roundtrip.probe.requests.is_empty());
     assert!(
@@ -181,7 +181,7 @@ async fn reference_build_passes_every_case_in_chromium() {
             .probe
             .calls
             .iter()
-            .any(|c| c["path"] == "jodoInitBOT.SendChatMessage"),
+            .any(|c| c.path == "jodoInitBOT.SendChatMessage"),
         "the probe records the calls consent checks judge by: {:?}",
         roundtrip.probe.calls
     );
@@ -190,7 +190,7 @@ async fn reference_build_passes_every_case_in_chromium() {
             .probe
             .requests
             .iter()
-            .all(|r| r["url"].as_str().unwrap().starts_with("https://"))
+            .all(|r| r.url.starts_with("https://"))
     );
 }
 
@@ -313,7 +313,7 @@ fn expectations_accept_known_failures_and_report_unexpected_passes() {
         (Outcome::Fail, Some(Outcome::Fail))
     );
     assert!(
-        stderr.contains("FAIL (expected) chat-length-codes"),
+        stderr.contains("FAIL (EXPECTED) chat-length-codes"),
         "{stderr}"
     );
 
@@ -787,7 +787,9 @@ fn selftest_kills_every_mutant_and_reports_the_matrix() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     let report = read_report(dir.path());
-    let st = report.selftest.expect("the report carries the kill matrix");
+    let st = report
+        .kill_matrix
+        .expect("the report carries the kill matrix");
     assert!(
         st.reference_failures.is_empty(),
         "{:?}",
@@ -797,7 +799,7 @@ fn selftest_kills_every_mutant_and_reports_the_matrix() {
     for m in &st.mutants {
         assert_eq!(
             m.verdict,
-            jodo_conformance::selftest::Verdict::Killed,
+            jodo_conformance::report::KillVerdict::Killed,
             "{} ({}): {stdout}",
             m.name,
             m.breaks
@@ -849,7 +851,7 @@ fn selftest_fails_on_a_survivor_and_refuses_a_stale_mutant() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("SURVIVED harmless"), "{stdout}");
-    let st = read_report(&reports).selftest.unwrap();
+    let st = read_report(&reports).kill_matrix.unwrap();
     assert_eq!(st.kill_rate, 0.0);
     let started = Instant::now();
     let out = run(args(&stale));
@@ -859,6 +861,76 @@ fn selftest_fails_on_a_survivor_and_refuses_a_stale_mutant() {
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "no browser was started"
+    );
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+}
+
+/// `--fail-fast` stops where the run's own verdict fails, not earlier: in
+/// the compat profile a non-strict case is accepted and the run goes on
+/// past it, to stop at the first real failure (the cases after it are not
+/// run). The build stamps events with Unix seconds, which only compat
+/// accepts (A4), and takes http: documents, which fails document-send.
+#[test]
+fn fail_fast_in_compat_runs_past_an_accepted_non_strict_case_and_stops_at_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = std::fs::read_to_string(reference_widget()).unwrap();
+    let edits = [
+        (
+            "function timestamp() {",
+            "function timestamp() {\n    return String(Math.floor(Date.now() / 1000));",
+        ),
+        (
+            "if (!isHttpsUrl(docURL)) {",
+            "if (typeof docURL !== 'string' || !/^https?:/.test(docURL)) {",
+        ),
+    ];
+    let mut build = reference.clone();
+    for (find, replace) in edits {
+        assert_eq!(build.matches(find).count(), 1, "mutation site: {find}");
+        build = build.replace(find, replace);
+    }
+    let widget = dir.path().join("ext_integration-2.0.js");
+    std::fs::write(&widget, build).unwrap();
+    let reports = dir.path().join("reports");
+    let marker = unique("failfast");
+    let out = run_cli(
+        &marker,
+        &[
+            "run",
+            "--profile",
+            "compat",
+            "--fail-fast",
+            "--filter",
+            "chat-roundtrip",
+            "--filter",
+            "document-send",
+            "--filter",
+            "session-allocated",
+            "--widget",
+            widget.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let report = read_report(&reports);
+    let ran: Vec<(&str, Outcome, Status)> = report
+        .cases
+        .iter()
+        .map(|c| (c.id.as_str(), c.outcome, c.status))
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            (
+                "chat-roundtrip",
+                Outcome::NonStrict,
+                Status::AcceptedNonStrict
+            ),
+            ("document-send", Outcome::Fail, Status::Failed),
+        ],
+        "{}",
+        out.stderr
     );
     assert_eq!(leftovers(&marker), Vec::<String>::new());
 }

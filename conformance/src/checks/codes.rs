@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::Failure;
 use crate::case::Step;
-use crate::executor::{CaseTrace, StepOutcome};
+use crate::report::Failure;
+use crate::trace::{CaseTrace, StepOutcome};
 
 /// Failures for calls whose return value differs from the case's.
 pub fn check(trace: &CaseTrace) -> Vec<Failure> {

@@ -12,8 +12,8 @@
 use serde_json::Value;
 use similar::TextDiff;
 
-use super::Failure;
-use crate::executor::CaseTrace;
+use crate::report::Failure;
+use crate::trace::CaseTrace;
 
 /// Fields that change on every run and are redacted.
 const REDACTED: [&str; 4] = ["messageid", "refmessageid", "timestamp", "systemcallid"];
@@ -25,7 +25,7 @@ pub fn normalise(trace: &CaseTrace) -> String {
 }
 
 /// [`normalise`] over the recorded events alone (as a report keeps them).
-pub fn normalise_events(events: &[crate::executor::ProbeEvent]) -> String {
+pub fn normalise_events(events: &[crate::trace::ProbeEvent]) -> String {
     let mut out = String::new();
     for e in events {
         let mut event = e.event.clone();
@@ -92,7 +92,7 @@ pub fn check(case_id: &str, golden: Option<&str>, trace: &CaseTrace) -> Vec<Fail
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::ProbeEvent;
+    use crate::trace::ProbeEvent;
     use serde_json::json;
 
     fn trace(events: Vec<Value>) -> CaseTrace {
@@ -101,7 +101,7 @@ mod tests {
             .into_iter()
             .map(|event| ProbeEvent {
                 at: 1.0,
-                seq: 0,
+                seq: None,
                 js_type: "object".into(),
                 event,
             })

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{CheckContext, Failure, event_key};
-use crate::executor::CaseTrace;
+use super::{CheckContext, event_key};
+use crate::report::Failure;
+use crate::trace::{CaseTrace, order};
 
 /// One rule: a stable id and a function from the trace to failures.
 struct Rule {
@@ -16,26 +17,7 @@ struct Rule {
 /// What rules read: the eventdata in order and the page probe's records.
 struct Trace<'a> {
     events: Vec<&'a Value>,
-    probe: &'a crate::executor::ProbeRecord,
-}
-
-/// Page time of a probe record, for messages only: page times can tie
-/// (Firefox clamps them to whole milliseconds), so order comes from `seq`.
-fn page_time(v: &Value) -> f64 {
-    v.get("at").and_then(Value::as_f64).unwrap_or(f64::MAX)
-}
-
-/// Place of a probe record in the probe's one order of events, calls and
-/// captures (records without one sort last).
-fn seq(v: &Value) -> u64 {
-    v.get("seq").and_then(Value::as_u64).unwrap_or(u64::MAX)
-}
-
-/// Last part of a call's dotted path: the method's catalogue name.
-fn method_of(call: &Value) -> Option<&str> {
-    call.get("path")
-        .and_then(Value::as_str)
-        .map(|p| p.rsplit('.').next().unwrap_or(p))
+    probe: &'a crate::trace::ProbeRecord,
 }
 
 impl Trace<'_> {
@@ -44,9 +26,9 @@ impl Trace<'_> {
     fn consented_by(&self, before: u64, device: &str, ctx: &CheckContext<'_>) -> bool {
         let catalog = ctx.schemas.catalog();
         self.probe.calls.iter().any(|c| {
-            seq(c) < before
-                && method_of(c)
-                    .and_then(|m| catalog.method(m))
+            order(c.seq) < before
+                && catalog
+                    .method(c.method())
                     .is_some_and(|m| m.consent.iter().any(|d| d == device))
         })
     }
@@ -57,8 +39,8 @@ impl Trace<'_> {
     /// rule does not cover.
     fn called_between(&self, method: &str, from: u64, to: u64) -> bool {
         self.probe.calls.iter().any(|c| {
-            let n = seq(c);
-            n > from && n < to && method_of(c) == Some(method)
+            let n = order(c.seq);
+            n > from && n < to && c.method() == method
         })
     }
 }
@@ -139,7 +121,7 @@ fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
     let mut ended: Option<u64> = None;
     for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
         if let Some(n) = ended {
-            if t.called_between("jodosessioninit", n, recorded.seq) {
+            if t.called_between("jodosessioninit", n, order(recorded.seq)) {
                 ended = None;
             } else if e.get("media").and_then(Value::as_str) != Some("sessionEnd") {
                 out.push(format!(
@@ -150,7 +132,7 @@ fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
             }
         }
         if ended.is_none() && event_key(e) == "session/ended" {
-            ended = Some(recorded.seq);
+            ended = Some(order(recorded.seq));
         }
     }
     out
@@ -179,28 +161,19 @@ fn secure_transport(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
         url.split_once("://")
             .is_some_and(|(scheme, _)| !scheme.eq_ignore_ascii_case(secure))
     };
-    let url = |v: &Value| {
-        v.get("url")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
     let sockets = t
         .probe
         .sockets
         .iter()
-        .map(url)
-        .filter(|u| insecure(u, "wss"));
+        .filter(|s| insecure(&s.url, "wss"))
+        .map(|s| format!("the widget opened a WebSocket to {}, not wss://", s.url));
     let requests = t
         .probe
         .requests
         .iter()
-        .map(url)
-        .filter(|u| insecure(u, "https"));
-    sockets
-        .map(|u| format!("the widget opened a WebSocket to {u}, not wss://"))
-        .chain(requests.map(|u| format!("the widget requested {u}, not https://")))
-        .collect()
+        .filter(|r| insecure(&r.url, "https"))
+        .map(|r| format!("the widget requested {}, not https://", r.url));
+    sockets.chain(requests).collect()
 }
 
 /// Nothing but session events before session/initialized.
@@ -299,7 +272,7 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
                 }
                 "initiated" | "answered" | "connecting" => may_start = true,
                 "start" => {
-                    if !(may_start || t.consented_by(recorded.seq, device, ctx)) {
+                    if !(may_start || t.consented_by(order(recorded.seq), device, ctx)) {
                         out.push(format!(
                             "event {i} ({media}/start) without an acceptance or a consenting call before it"
                         ));
@@ -328,27 +301,11 @@ fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
 fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for capture in &t.probe.media {
-        let api = capture.get("api").and_then(Value::as_str).unwrap_or("");
-        let wants = |k: &str| {
-            capture
-                .get("constraints")
-                .and_then(|c| c.get(k))
-                .is_some_and(|v| v != &Value::Bool(false) && !v.is_null())
-        };
-        let devices: Vec<&str> = if api == "getDisplayMedia" {
-            vec!["screen"]
-        } else {
-            [("camera", "video"), ("microphone", "audio")]
-                .into_iter()
-                .filter(|(_, k)| wants(k))
-                .map(|(d, _)| d)
-                .collect()
-        };
-        let at = page_time(capture);
-        for device in devices {
-            if !t.consented_by(seq(capture), device, ctx) {
+        for device in capture.devices() {
+            if !t.consented_by(order(capture.seq), device, ctx) {
                 out.push(format!(
-                    "{api} asked for the {device} at {at:.0} ms before any call consenting to it"
+                    "{} asked for the {device} at {:.0} ms before any call consenting to it",
+                    capture.api, capture.at
                 ));
             }
         }
@@ -372,7 +329,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::executor::ProbeEvent;
+    use crate::trace::{MediaCapture, ProbeEvent, RequestMade, SdkCall, SocketOpened};
     use jodo_contract::SchemaSet;
     use serde_json::json;
 
@@ -383,12 +340,30 @@ mod tests {
             .enumerate()
             .map(|(i, event)| ProbeEvent {
                 at: i as f64,
-                seq: 10 * (i as u64 + 1),
+                seq: Some(10 * (i as u64 + 1)),
                 js_type: "object".into(),
                 event,
             })
             .collect();
         t
+    }
+
+    fn call(at: f64, seq: u64, path: &str) -> SdkCall {
+        SdkCall {
+            at,
+            seq: Some(seq),
+            path: path.into(),
+        }
+    }
+
+    fn capture(at: f64, seq: u64, api: &str, constraints: Value) -> MediaCapture {
+        MediaCapture {
+            at,
+            seq: Some(seq),
+            api: api.into(),
+            constraints,
+            events_before: 0,
+        }
     }
 
     fn rules_broken(t: &CaseTrace) -> Vec<String> {
@@ -404,11 +379,21 @@ mod tests {
     #[test]
     fn insecure_transport_is_caught_and_relative_urls_are_not() {
         let mut t = trace(vec![]);
-        t.probe.sockets = vec![json!({"url": "wss://h/x"}), json!({"url": "ws://h/x"})];
+        let socket = |url: &str| SocketOpened {
+            at: 0.0,
+            url: url.into(),
+        };
+        let request = |url: &str| RequestMade {
+            at: 0.0,
+            api: "fetch".into(),
+            method: "GET".into(),
+            url: url.into(),
+        };
+        t.probe.sockets = vec![socket("wss://h/x"), socket("ws://h/x")];
         t.probe.requests = vec![
-            json!({"url": "https://h/a"}),
-            json!({"url": "/relative"}),
-            json!({"url": "http://h/b"}),
+            request("https://h/a"),
+            request("/relative"),
+            request("http://h/b"),
         ];
         let broken = rules_broken(&t);
         assert_eq!(
@@ -422,32 +407,28 @@ mod tests {
     fn capture_needs_an_earlier_consenting_call() {
         let mut t = trace(vec![]);
         t.probe.calls = vec![
-            json!({"at": 10.0, "seq": 10, "path": "jodoInitBOT.SendChatMessage"}),
-            json!({"at": 50.0, "seq": 50, "path": "jodoInitBOT.AcceptVoice"}),
+            call(10.0, 10, "jodoInitBOT.SendChatMessage"),
+            call(50.0, 50, "jodoInitBOT.AcceptVoice"),
         ];
         // Microphone after AcceptVoice: fine.
-        t.probe.media = vec![
-            json!({"at": 60.0, "seq": 60, "api": "getUserMedia", "constraints": {"audio": true}}),
-        ];
+        t.probe.media = vec![capture(60.0, 60, "getUserMedia", json!({"audio": true}))];
         assert!(rules_broken(&t).is_empty());
         // Camera too: AcceptVoice does not consent to it.
-        t.probe.media = vec![
-            json!({"at": 60.0, "seq": 60, "api": "getUserMedia", "constraints": {"audio": true, "video": {}}}),
-        ];
+        t.probe.media = vec![capture(
+            60.0,
+            60,
+            "getUserMedia",
+            json!({"audio": true, "video": {}}),
+        )];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
         // Microphone before the consent.
-        t.probe.media = vec![
-            json!({"at": 20.0, "seq": 20, "api": "getUserMedia", "constraints": {"audio": true}}),
-        ];
+        t.probe.media = vec![capture(20.0, 20, "getUserMedia", json!({"audio": true}))];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
         // Screen needs a screenshare consent.
-        t.probe.media =
-            vec![json!({"at": 60.0, "seq": 60, "api": "getDisplayMedia", "constraints": {}})];
+        t.probe.media = vec![capture(60.0, 60, "getDisplayMedia", json!({}))];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
         // Same page time as the consent but earlier in order: still before.
-        t.probe.media = vec![
-            json!({"at": 50.0, "seq": 49, "api": "getUserMedia", "constraints": {"audio": true}}),
-        ];
+        t.probe.media = vec![capture(50.0, 49, "getUserMedia", json!({"audio": true}))];
         assert_eq!(rules_broken(&t), ["no-media-before-consent"]);
     }
 
@@ -518,7 +499,7 @@ mod tests {
         assert_eq!(rules_broken(&mute_after_end), ["media-lifecycle"]);
         // The visitor's own StartVoiceCall consents to starting voice.
         let mut own = trace(vec![init, ev("voice", "start")]);
-        own.probe.calls = vec![json!({"at": 0.0, "seq": 15, "path": "jodoInitBOT.StartVoiceCall"})];
+        own.probe.calls = vec![call(0.0, 15, "jodoInitBOT.StartVoiceCall")];
         assert!(rules_broken(&own).is_empty());
     }
 
@@ -569,10 +550,10 @@ mod tests {
         let t = trace(events.clone());
         assert_eq!(rules_broken(&t), ["nothing-after-ended"]);
         let mut t = trace(events.clone());
-        t.probe.calls = vec![json!({"at": 2.5, "seq": 35, "path": "jodosessioninit"})];
+        t.probe.calls = vec![call(2.5, 35, "jodosessioninit")];
         assert!(rules_broken(&t).is_empty(), "{:?}", rules_broken(&t));
         let mut t = trace(events.clone());
-        t.probe.calls = vec![json!({"at": 0.5, "seq": 15, "path": "jodosessioninit"})];
+        t.probe.calls = vec![call(0.5, 15, "jodosessioninit")];
         assert_eq!(rules_broken(&t), ["nothing-after-ended"]);
         // Firefox clamps page time to whole milliseconds, so the ended
         // event, the new call and the new session can share one time; the
@@ -581,7 +562,7 @@ mod tests {
         for e in &mut t.probe.events {
             e.at = 7.0;
         }
-        t.probe.calls = vec![json!({"at": 7.0, "seq": 35, "path": "jodosessioninit"})];
+        t.probe.calls = vec![call(7.0, 35, "jodosessioninit")];
         assert!(rules_broken(&t).is_empty(), "{:?}", rules_broken(&t));
     }
 

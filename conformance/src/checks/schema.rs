@@ -2,8 +2,9 @@
 
 use jodo_contract::Profile;
 
-use super::{CheckContext, Failure, event_key};
-use crate::executor::CaseTrace;
+use super::{CheckContext, event_key};
+use crate::report::Failure;
+use crate::trace::CaseTrace;
 
 /// One failure per schema error in the run's profile, naming the event
 /// index and JSON pointer.

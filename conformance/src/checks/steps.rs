@@ -1,8 +1,8 @@
 //! Every step ran: calls found their function and did not throw, waits saw
 //! their event.
 
-use super::Failure;
-use crate::executor::{CaseTrace, StepOutcome};
+use crate::report::Failure;
+use crate::trace::{CaseTrace, StepOutcome};
 
 /// Failures for steps that did not run as written.
 pub fn check(trace: &CaseTrace) -> Vec<Failure> {

@@ -8,9 +8,8 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{CaseReport, Outcome, RunReport};
-use crate::checks::Failure;
-use crate::executor::StepOutcome;
+use super::{CaseReport, Failure, KillMatrix, Outcome, RunReport, Status, Tone};
+use crate::trace::StepOutcome;
 
 const STYLE: &str = r#"
 :root { --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; }
@@ -35,7 +34,7 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
 th { background: var(--bg); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display:inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color:#fff; white-space: nowrap; }
-.pass { background: var(--ok); } .fail, .timeout, .error { background: var(--bad); } .non_strict, .expected { background: var(--warn); }
+.good { background: var(--ok); } .bad { background: var(--bad); } .warn { background: var(--warn); } .neutral { background: var(--muted); }
 details.case { border:1px solid var(--line); border-radius: 8px; margin: 8px 0; }
 details.case > summary { cursor: pointer; padding: 8px 12px; list-style: none; display:flex; gap: 10px; align-items: baseline; }
 details.case > summary::-webkit-details-marker { display:none; }
@@ -74,8 +73,8 @@ pub fn render(report: &RunReport) -> String {
     facts(&mut h, report);
     scores(&mut h, report);
     areas(&mut h, report);
-    if let Some(st) = &report.selftest {
-        selftest(&mut h, st);
+    if let Some(matrix) = &report.kill_matrix {
+        kill_matrix(&mut h, matrix);
     }
     let _ = write!(h, "<h2>Cases ({})</h2>", s.total);
     for case in &report.cases {
@@ -96,7 +95,7 @@ fn verdict(h: &mut String, report: &RunReport) {
     let known = report
         .cases
         .iter()
-        .filter(|c| c.expected.is_some() && !c.unexpected)
+        .filter(|c| c.status == Status::Known)
         .count();
     let (class, title, detail) = if !s.as_expected() {
         (
@@ -222,7 +221,7 @@ fn bar(share: f64) -> String {
 }
 
 fn areas(h: &mut String, report: &RunReport) {
-    let mut by_area: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    let mut by_area: BTreeMap<&str, [usize; 6]> = BTreeMap::new();
     for c in &report.cases {
         let row = by_area.entry(c.area.as_str()).or_default();
         let i = match c.outcome {
@@ -231,13 +230,14 @@ fn areas(h: &mut String, report: &RunReport) {
             Outcome::Fail => 2,
             Outcome::Error => 3,
             Outcome::Timeout => 4,
+            Outcome::NotApplicable => 5,
         };
         row[i] += 1;
     }
     h.push_str(
         "<h2>Summary by area</h2><table><tr><th>Area</th><th class=\"num\">Cases</th>\
          <th class=\"num\">Passed</th><th class=\"num\">Non-strict</th><th class=\"num\">Failed</th>\
-         <th class=\"num\">Errored</th><th class=\"num\">Timed out</th></tr>",
+         <th class=\"num\">Errored</th><th class=\"num\">Timed out</th><th class=\"num\">Not applicable</th></tr>",
     );
     for (area, n) in by_area {
         let _ = write!(
@@ -254,17 +254,21 @@ fn areas(h: &mut String, report: &RunReport) {
     h.push_str("</table>");
 }
 
+/// The CSS class of a tone, shared by badges and verdict cells.
+fn tone_class(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Good => "good",
+        Tone::Warn => "warn",
+        Tone::Bad => "bad",
+        Tone::Neutral => "neutral",
+    }
+}
+
 fn badge(case: &CaseReport) -> String {
-    let label = case.outcome.label().replace('_', "-");
-    if !case.unexpected && !matches!(case.outcome, Outcome::Pass | Outcome::NonStrict) {
-        return format!("<span class=\"badge expected\">{label} (expected)</span>");
-    }
-    if case.unexpected && case.outcome == Outcome::Pass {
-        return "<span class=\"badge fail\">unexpected pass</span>".into();
-    }
     format!(
-        "<span class=\"badge {}\">{label}</span>",
-        case.outcome.label()
+        "<span class=\"badge {}\">{}</span>",
+        tone_class(case.status.tone()),
+        esc(&case.label())
     )
 }
 
@@ -450,8 +454,7 @@ fn trace(h: &mut String, case: &CaseReport) {
 
 /// The kill matrix: each mutant, the check it breaks, and the cases that
 /// caught it.
-fn selftest(h: &mut String, st: &crate::selftest::SelftestReport) {
-    use crate::selftest::Verdict;
+fn kill_matrix(h: &mut String, st: &KillMatrix) {
     let _ = write!(
         h,
         "<h2>Self-test</h2><p>The suite was also run on {} faulty builds, each the reference with one          named fault. {} of them ({:.0} %) were caught by a case whose failure names the broken check;          the reference build {}.</p>",
@@ -468,25 +471,17 @@ fn selftest(h: &mut String, st: &crate::selftest::SelftestReport) {
         "<table><tr><th>Mutant</th><th>Area</th><th>Breaks</th><th>Verdict</th><th>Caught by</th></tr>",
     );
     for m in &st.mutants {
-        let (class, verdict) = match m.verdict {
-            Verdict::Killed => ("pass", "killed"),
-            Verdict::KilledUnnamed => ("fail", "killed, check not named"),
-            Verdict::Survived => ("fail", "survived"),
-        };
-        let caught = if m.naming_cases.is_empty() {
-            &m.failed_cases
-        } else {
-            &m.naming_cases
-        };
+        let class = if m.verdict.is_killed() { "good" } else { "bad" };
         let _ = write!(
             h,
             "<tr><td><code>{}</code><div class=\"small\">{}</div></td><td>{}</td><td><code>{}</code></td>\
-             <td class=\"{class}\">{verdict}</td><td class=\"small\">{}</td></tr>",
+             <td class=\"{class}\">{}</td><td class=\"small\">{}</td></tr>",
             esc(&m.name),
             esc(&m.summary),
             esc(&m.area),
             esc(&m.breaks),
-            esc(&caught.join(", "))
+            m.verdict.label(),
+            esc(&m.caught_by().join(", "))
         );
     }
     h.push_str("</table>");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{CaseReport, Outcome, RunReport};
+use super::{CaseReport, RunReport, Status};
 
 /// The run as JUnit XML.
 pub fn render(report: &RunReport) -> String {
@@ -29,52 +29,45 @@ pub fn render(report: &RunReport) -> String {
 }
 
 fn test_case(case: &CaseReport) -> TestCase {
-    let failures = || -> Vec<String> {
-        case.checks
-            .iter()
-            .flat_map(|c| {
-                c.failures
-                    .iter()
-                    .map(move |f| format!("[{}] {}: {}", c.name, f.rule, f.message))
-            })
-            .collect()
+    let failure = |kind: &str| {
+        let failures = case.failure_lines();
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_message(failures.first().cloned().unwrap_or_default());
+        s.set_type(kind);
+        s.set_description(format!("{}\nspec: {}", failures.join("\n"), case.spec));
+        s
     };
-    let status = match (case.unexpected, case.outcome) {
-        (false, Outcome::Pass | Outcome::NonStrict) => TestCaseStatus::success(),
+    let error = |kind: &str| {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_message(case.reason.clone().unwrap_or_default());
+        s.set_type(kind);
+        s
+    };
+    let skipped = |message: String| {
+        let mut s = TestCaseStatus::skipped();
+        s.set_message(message);
+        s
+    };
+    let status = match case.status {
+        Status::Passed | Status::AcceptedNonStrict => TestCaseStatus::success(),
         // A known failure: shown, not counted against the build.
-        (false, other) => {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message(format!("expected {}", other.label()));
-            s
-        }
-        (true, Outcome::Pass) => {
+        Status::Known => skipped(case.label()),
+        Status::NotApplicable => skipped(format!(
+            "not applicable: {}",
+            case.reason
+                .as_deref()
+                .unwrap_or("the backend cannot serve this case")
+        )),
+        Status::UnexpectedPass => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message("unexpected pass: the expectations file lists this case as not passing");
             s.set_type("unexpected-pass");
             s
         }
-        (true, Outcome::Fail | Outcome::NonStrict) => {
-            let failures = failures();
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(failures.first().cloned().unwrap_or_default());
-            s.set_type(if case.outcome == Outcome::NonStrict {
-                "non-strict"
-            } else {
-                "conformance"
-            });
-            s.set_description(format!("{}\nspec: {}", failures.join("\n"), case.spec));
-            s
-        }
-        (true, Outcome::Error | Outcome::Timeout) => {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(case.reason.clone().unwrap_or_default());
-            s.set_type(if case.outcome == Outcome::Timeout {
-                "timeout"
-            } else {
-                "harness"
-            });
-            s
-        }
+        Status::Failed => failure("conformance"),
+        Status::NonStrict => failure("non-strict"),
+        Status::Errored => error("harness"),
+        Status::TimedOut => error("timeout"),
     };
     let mut tc = TestCase::new(case.id.clone(), status);
     tc.set_classname(format!("jodo.{}", case.area));

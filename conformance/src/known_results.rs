@@ -1,5 +1,7 @@
 //! `--expectations FILE`: the known results of a build, as wptrunner keeps
 //! them, so a team can gate on "nothing new broke" before everything passes.
+//! (Not to be confused with a case's own `expect:` block, which
+//! [`crate::checks::expect`] checks.)
 //!
 //! The file maps case ids to the outcome expected instead of a pass:
 //!
@@ -18,13 +20,13 @@ use crate::report::Outcome;
 
 /// Expected outcomes by case id; a case not listed is expected to pass.
 #[derive(Debug, Clone, Default)]
-pub struct Expectations {
+pub struct KnownResults {
     by_case: BTreeMap<String, Outcome>,
 }
 
 /// Why an expectations file cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ExpectationsError {
+pub enum KnownResultsError {
     /// Unreadable.
     #[error("cannot read expectations file {path}: {source}")]
     Read {
@@ -35,43 +37,42 @@ pub enum ExpectationsError {
     },
     /// Not a map of case ids to outcomes.
     #[error(
-        "expectations file {path}: {message} (expected lines like `case-id: fail`; outcomes: fail, error, timeout, non_strict, pass)"
+        "expectations file {path}: {source} (expected lines like `case-id: fail`; outcomes: fail, error, timeout, non_strict, pass)"
     )]
     Malformed {
         /// The file.
         path: String,
-        /// Parser message, with its line.
-        message: String,
+        /// The parser's error, with its line.
+        source: serde_norway::Error,
     },
 }
 
-impl Expectations {
+impl KnownResults {
     /// Reads a YAML (or JSON) file.
     ///
     /// # Errors
-    /// [`ExpectationsError`] naming the file and the problem.
-    pub fn from_file(path: &Path) -> Result<Self, ExpectationsError> {
+    /// [`KnownResultsError`] naming the file and the problem.
+    pub fn from_file(path: &Path) -> Result<Self, KnownResultsError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ExpectationsError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| KnownResultsError::Read {
             path: shown.clone(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ExpectationsError::Malformed {
+        Self::parse(&text).map_err(|source| KnownResultsError::Malformed {
             path: shown,
-            message,
+            source,
         })
     }
 
     /// Parses the file's text.
     ///
     /// # Errors
-    /// The parser's message.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// The parser's error, which names the line.
+    pub fn parse(text: &str) -> Result<Self, serde_norway::Error> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let by_case: BTreeMap<String, Outcome> =
-            serde_norway::from_str(text).map_err(|e| e.to_string())?;
+        let by_case: BTreeMap<String, Outcome> = serde_norway::from_str(text)?;
         Ok(Self { by_case })
     }
 
@@ -99,15 +100,15 @@ mod tests {
 
     #[test]
     fn reads_outcomes_and_rejects_unknown_ones() {
-        let e = Expectations::parse("a: fail\nb: non_strict\nc: pass\n").unwrap();
+        let e = KnownResults::parse("a: fail\nb: non_strict\nc: pass\n").unwrap();
         assert_eq!(e.expected("a"), Some(Outcome::Fail));
         assert_eq!(e.expected("b"), Some(Outcome::NonStrict));
         assert_eq!(e.expected("c"), None);
         assert_eq!(e.expected("d"), None);
         assert_eq!(e.unknown(&["a", "b"]), vec!["c"]);
-        let err = Expectations::parse("a: broken\n").unwrap_err();
+        let err = KnownResults::parse("a: broken\n").unwrap_err().to_string();
         assert!(err.contains("broken") || err.contains("variant"), "{err}");
-        assert!(Expectations::parse("- a\n").is_err());
-        assert!(Expectations::parse("").unwrap().expected("a").is_none());
+        assert!(KnownResults::parse("- a\n").is_err());
+        assert!(KnownResults::parse("").unwrap().expected("a").is_none());
     }
 }

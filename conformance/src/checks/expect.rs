@@ -4,9 +4,10 @@
 
 use serde_json::Value;
 
-use super::{Failure, event_key};
+use super::event_key;
 use crate::case::Case;
-use crate::executor::CaseTrace;
+use crate::report::Failure;
+use crate::trace::CaseTrace;
 
 /// Failures for missing, misordered, mismatched or forbidden events.
 pub fn check(case: &Case, trace: &CaseTrace) -> Vec<Failure> {

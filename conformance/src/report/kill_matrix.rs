@@ -1,0 +1,99 @@
+//! The kill matrix: how the suite fared against the faulty builds of
+//! `fixtures/mutants/`, as it goes into report.json and report.html.
+
+use serde::{Deserialize, Serialize};
+
+/// How one mutant fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillVerdict {
+    /// A case failed and named the broken check.
+    Killed,
+    /// Cases failed, but none named the check the mutant breaks.
+    KilledUnnamed,
+    /// Every case passed: the suite misses this fault.
+    Survived,
+}
+
+impl KillVerdict {
+    /// The words for it, as every renderer shows them.
+    pub fn label(self) -> &'static str {
+        match self {
+            KillVerdict::Killed => "killed",
+            KillVerdict::KilledUnnamed => "killed, check not named",
+            KillVerdict::Survived => "survived",
+        }
+    }
+
+    /// Whether it counts as caught.
+    pub fn is_killed(self) -> bool {
+        self == KillVerdict::Killed
+    }
+}
+
+/// One row of the kill matrix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MutantResult {
+    /// Mutant name.
+    pub name: String,
+    /// Its area.
+    pub area: String,
+    /// The check it breaks.
+    pub breaks: String,
+    /// The fault.
+    pub summary: String,
+    /// Cases that did not pass on it.
+    pub failed_cases: Vec<String>,
+    /// Of those, the cases whose failures name `breaks`.
+    pub naming_cases: Vec<String>,
+    /// The verdict.
+    pub verdict: KillVerdict,
+}
+
+impl MutantResult {
+    /// The cases to credit: those naming the check, else any that failed.
+    pub fn caught_by(&self) -> &[String] {
+        if self.naming_cases.is_empty() {
+            &self.failed_cases
+        } else {
+            &self.naming_cases
+        }
+    }
+}
+
+/// The whole matrix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KillMatrix {
+    /// Cases the reference build did not pass (must be none).
+    pub reference_failures: Vec<String>,
+    /// Every mutant, by name.
+    pub mutants: Vec<MutantResult>,
+    /// Mutants killed with the broken check named.
+    pub killed: usize,
+    /// Share of mutants killed with the broken check named.
+    pub kill_rate: f64,
+}
+
+impl KillMatrix {
+    /// The matrix of these rows.
+    pub fn of(reference_failures: Vec<String>, mutants: Vec<MutantResult>) -> Self {
+        let killed = mutants.iter().filter(|r| r.verdict.is_killed()).count();
+        #[allow(clippy::cast_precision_loss)]
+        let kill_rate = if mutants.is_empty() {
+            1.0
+        } else {
+            killed as f64 / mutants.len() as f64
+        };
+        Self {
+            reference_failures,
+            mutants,
+            killed,
+            kill_rate,
+        }
+    }
+
+    /// The gate: the reference passes everything and no mutant escapes.
+    pub fn ok(&self) -> bool {
+        self.reference_failures.is_empty() && self.killed == self.mutants.len()
+    }
+}
