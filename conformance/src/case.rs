@@ -32,6 +32,9 @@ pub struct Case {
     pub rules: Vec<String>,
     /// Scenario the mock runs.
     pub scenario: String,
+    /// What the case needs from its backend, when written; see [`Case::needs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs: Option<Vec<Capability>>,
     /// Whole-case limit in milliseconds.
     #[serde(default)]
     pub timeout_ms: Option<u64>,
@@ -47,6 +50,29 @@ pub struct Case {
     /// The golden snapshot file's text, when there is one.
     #[serde(skip)]
     pub golden_snapshot: Option<String>,
+}
+
+/// Something a backend may or may not be able to give a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// It runs the scenario the case names.
+    Scenario,
+    /// It fires the scenario's control triggers on the case's session.
+    Control,
+    /// It can be made to misbehave (drops, refusals, malformed frames).
+    Faults,
+}
+
+impl Capability {
+    /// The name used in case files and reasons.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Scenario => "scenario",
+            Capability::Control => "control",
+            Capability::Faults => "faults",
+        }
+    }
 }
 
 /// One step.
@@ -129,6 +155,19 @@ pub struct ExpectedEvent {
 }
 
 impl Case {
+    /// What the case needs from its backend: as written, or else the
+    /// scenario it names, and control if it has control steps.
+    pub fn needs(&self) -> Vec<Capability> {
+        if let Some(needs) = &self.needs {
+            return needs.clone();
+        }
+        let mut needs = vec![Capability::Scenario];
+        if self.steps.iter().any(|s| matches!(s, Step::Control { .. })) {
+            needs.push(Capability::Control);
+        }
+        needs
+    }
+
     /// Whole-case limit.
     pub fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.timeout_ms.unwrap_or(DEFAULT_CASE_TIMEOUT_MS))

@@ -7,6 +7,7 @@ use fantoccini::Client;
 use jodo_contract::Catalog;
 use serde_json::{Value, json};
 
+use crate::backend::Backend;
 use crate::case::{Case, DEFAULT_WAIT_MS, Step};
 use crate::trace::{CaseTrace, ProbeRecord, StepOutcome, StepRecord, TraceError};
 
@@ -16,8 +17,8 @@ pub enum HarnessError {
     /// A WebDriver command failed.
     #[error("WebDriver command failed: {0}")]
     WebDriver(#[from] fantoccini::error::CmdError),
-    /// The host page did not come up with its probe.
-    #[error("the host page at {0} did not load its probe (certificate interstitial or page error)")]
+    /// The page did not come up with its probe.
+    #[error("the page at {0} did not load the probe (certificate interstitial or page error)")]
     NoProbe(String),
     /// The probe returned something unexpected.
     #[error("unexpected answer from the page probe: {0}")]
@@ -25,21 +26,13 @@ pub enum HarnessError {
     /// The probe's record could not be read.
     #[error(transparent)]
     Trace(#[from] TraceError),
-    /// The scenario could not be loaded.
-    #[error("scenario: {0}")]
-    Scenario(String),
+    /// The backend cannot run the case as written.
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
 }
 
-/// The agent's side of a case: control triggers fired on the mock.
-pub trait Controls {
-    /// Fires a control trigger of the scenario on the case's live session.
-    ///
-    /// # Errors
-    /// Why it could not be fired (no live session), for the report.
-    fn trigger(&self, name: &str) -> Result<(), String>;
-}
-
-/// Loads the host page afresh and runs the case's steps.
+/// Loads the page afresh and runs the case's steps; control steps go to
+/// the backend.
 ///
 /// Page steps run inside the page (the probe's `run`): each stretch between
 /// control steps is one WebDriver round trip that also brings back the
@@ -54,7 +47,7 @@ pub async fn run_case(
     page_url: &str,
     case: &Case,
     catalog: &Catalog,
-    controls: &dyn Controls,
+    backend: &dyn Backend,
     stop_after: Duration,
 ) -> Result<CaseTrace, HarnessError> {
     let started = Instant::now();
@@ -67,9 +60,11 @@ pub async fn run_case(
     while i < steps.len() {
         if let Step::Control { control } = &steps[i] {
             let at = Instant::now();
-            let outcome = match controls.trigger(control) {
+            let outcome = match backend.trigger(control) {
                 Ok(()) => StepOutcome::Triggered,
-                Err(message) => StepOutcome::ControlFailed { message },
+                Err(e) => StepOutcome::ControlFailed {
+                    message: e.to_string(),
+                },
             };
             let failed = outcome != StepOutcome::Triggered;
             trace.steps.push(StepRecord {

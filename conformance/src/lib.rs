@@ -8,25 +8,33 @@
 //! - [`verdict`]: judging, in one place, with [`known_results`].
 //! - [`checks`]: pure checks over a trace.
 //! - [`browser`]: WebDriver driver process and browser session.
+//! - [`backend`] and [`page`]: where a case's session is served, and the
+//!   page the SDK runs in; [`probe`]: the script that watches it there.
 //! - [`executor`]: runs one case in the page and collects its trace.
-//! - [`runner`]: a whole run, from mock start to report, on `--jobs`
-//!   workers; [`shard`] chooses its cases.
+//! - [`worker`] and [`runner`]: a whole run on `--jobs` workers, told as
+//!   [`events`] to the [`reporters`]; [`shard`] chooses its cases.
 //! - [`mutation`]: the suite run against every mutant (`selftest`).
 //! - [`coverage`]: which catalogue entries the cases exercise.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
+pub mod backend;
 pub mod browser;
 pub mod case;
 pub mod catalog_view;
 pub mod checks;
 pub mod coverage;
+pub mod events;
 pub mod executor;
 pub mod known_results;
 pub mod mutant;
 pub mod mutation;
+pub mod page;
+pub mod probe;
 pub mod report;
+pub mod reporters;
 pub mod runner;
 pub mod shard;
 pub mod trace;
 pub mod validate;
 pub mod verdict;
+pub mod worker;

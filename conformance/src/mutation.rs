@@ -16,7 +16,7 @@ use crate::verdict::{self, FailFast};
 
 /// Why the self-test could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum SelftestError {
+pub enum MutationError {
     /// A run could not happen.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -29,14 +29,14 @@ pub enum SelftestError {
 }
 
 /// Progress of a self-test, for a terminal.
-pub trait SelftestProgress {
+pub trait MutationProgress {
     /// A build is about to run (`None` is the reference).
     fn build_started(&mut self, _mutant: Option<&Mutant>, _index: usize, _total: usize) {}
     /// A mutant's verdict is in.
     fn mutant_finished(&mut self, _result: &MutantResult) {}
 }
 
-impl SelftestProgress for () {}
+impl MutationProgress for () {}
 
 /// Runs the suite on the reference build and then on every mutant; with
 /// `full_matrix` every case runs on every mutant, otherwise a mutant's run
@@ -44,17 +44,17 @@ impl SelftestProgress for () {}
 /// `interrupt` becoming true stops the current run and the self-test.
 ///
 /// # Errors
-/// [`SelftestError`] when a run could not happen or a mutant is stale.
+/// [`MutationError`] when a run could not happen or a mutant is stale.
 pub async fn run(
     options: &RunOptions,
     mutants: &[Mutant],
     full_matrix: bool,
-    progress: &mut dyn SelftestProgress,
+    progress: &mut dyn MutationProgress,
     interrupt: watch::Receiver<bool>,
-) -> Result<(RunReport, KillMatrix), SelftestError> {
+) -> Result<(RunReport, KillMatrix), MutationError> {
     let reference_source = String::from_utf8_lossy(&match &options.widget {
         Some(path) => std::fs::read(path)?,
-        None => jodo_mock::pages::WidgetBuild::reference().script,
+        None => jodo_mock::WidgetBuild::reference().script,
     })
     .into_owned();
     // Every mutant is built first, so a stale one stops the self-test

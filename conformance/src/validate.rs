@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 
-use jodo_contract::{Profile, SchemaError, SchemaSet};
+use jodo_contract::{Profile, SchemaError, SchemaSet, UnknownKind};
 use serde_json::Value;
 
 /// Result of validating a whole input.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct Validation {
     /// Documents checked.
     pub documents: usize,
     /// Documents with at least one error.
@@ -37,21 +37,32 @@ pub fn documents(input: &str) -> Vec<(usize, Result<Value, String>)> {
         .collect()
 }
 
+/// Why a validation could not be made (as opposed to a document being invalid).
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// The input is empty.
+    #[error("{0} holds no JSON document")]
+    Empty(String),
+    /// The kind asked for is not one of the contract's.
+    #[error(transparent)]
+    UnknownKind(#[from] UnknownKind),
+}
+
 /// Validates every document of `input` as `kind` in `profile`.
 ///
 /// # Errors
-/// The list of known kinds when `kind` is unknown.
+/// [`ValidateError`] when the input is empty or `kind` is unknown.
 pub fn run(
     schemas: &SchemaSet,
     input: &str,
     label: &str,
     kind: &str,
     profile: Profile,
-) -> Result<Outcome, String> {
-    let mut out = Outcome::default();
+) -> Result<Validation, ValidateError> {
+    let mut out = Validation::default();
     let docs = documents(input);
     if docs.is_empty() {
-        return Err(format!("{label} holds no JSON document"));
+        return Err(ValidateError::Empty(label.to_owned()));
     }
     for (line, doc) in docs {
         let at = if line == 0 {
@@ -172,6 +183,7 @@ mod tests {
         assert!(
             run(&s, "{}", "d", "Nope", Profile::Strict)
                 .unwrap_err()
+                .to_string()
                 .contains("unknown kind")
         );
         assert!(run(&s, "  \n", "d", "eventdata", Profile::Strict).is_err());

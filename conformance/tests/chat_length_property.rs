@@ -8,12 +8,10 @@
 
 use std::sync::Arc;
 
+use jodo_conformance::backend::{Backend, MockBackend};
 use jodo_conformance::browser::{Browser, BrowserKind, BrowserOptions};
 use jodo_contract::SchemaSet;
-use jodo_mock::gateway::{Gateway, development_keys};
-use jodo_mock::pages::WidgetBuild;
-use jodo_mock::tls::TlsIdentity;
-use jodo_mock::{MockConfig, MockServer, scenario};
+use jodo_mock::WidgetBuild;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
 use serde_json::{Value, json};
@@ -63,7 +61,7 @@ fn texts() -> impl Strategy<Value = String> {
 /// A mock and a browser with the host page open and a live session.
 struct Page {
     rt: tokio::runtime::Runtime,
-    mock: MockServer,
+    mock: Box<dyn Backend>,
     browser: Browser,
     schemas: Arc<SchemaSet>,
 }
@@ -73,20 +71,11 @@ impl Page {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let schemas = Arc::new(SchemaSet::embedded().unwrap());
         let (mock, browser) = rt.block_on(async {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let mock = MockServer::start(
-                MockConfig {
-                    schemas: schemas.clone(),
-                    scenario: scenario::load("allocated", &schemas).unwrap(),
-                    widget,
-                    gateway: Gateway::new(vec![development_keys()], Vec::new()),
-                    tls: TlsIdentity::self_signed().unwrap(),
-                    transcripts: None,
-                },
-                listener,
-            )
-            .await
-            .unwrap();
+            let mock: Box<dyn Backend> = Box::new(
+                MockBackend::start(schemas.clone(), widget, jodo_conformance::probe::preload())
+                    .await
+                    .unwrap(),
+            );
             let browser = Browser::launch(&BrowserOptions {
                 kind: BrowserKind::Chromium,
                 webdriver_url: None,

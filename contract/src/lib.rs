@@ -24,4 +24,4 @@ pub mod yaml;
 
 pub use catalog::{Catalog, EventEntry, MethodEntry};
 pub use profile::Profile;
-pub use schema::{Direction, SchemaError, SchemaSet};
+pub use schema::{Direction, SchemaError, SchemaSet, SchemaSetError, UnknownKind};

@@ -41,6 +41,18 @@ pub enum SchemaSetError {
     },
 }
 
+/// A document kind the contract does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown kind {kind:?}; use eventdata, frame, scenario, case, report, mutant, session-request, or a method name ({methods})"
+)]
+pub struct UnknownKind {
+    /// What was asked for.
+    pub kind: String,
+    /// The catalogue's method names, comma-separated.
+    pub methods: String,
+}
+
 /// One schema violation, in a form reports and CLIs can print.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SchemaError {
@@ -313,7 +325,7 @@ impl SchemaSet {
         kind: &str,
         doc: &Value,
         profile: Profile,
-    ) -> Result<Vec<SchemaError>, String> {
+    ) -> Result<Vec<SchemaError>, UnknownKind> {
         Ok(match kind {
             "eventdata" => self.validate_eventdata(doc, profile),
             "frame" => self.validate_frame(doc),
@@ -326,15 +338,16 @@ impl SchemaSet {
                 self.validate_input(method, doc, profile)
             }
             other => {
-                return Err(format!(
-                    "unknown kind {other:?}; use eventdata, frame, scenario, case, report, mutant, session-request, or a method name ({})",
-                    self.catalog
+                return Err(UnknownKind {
+                    kind: other.to_owned(),
+                    methods: self
+                        .catalog
                         .methods
                         .iter()
                         .map(|m| m.name.as_str())
                         .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                        .join(", "),
+                });
             }
         })
     }

@@ -1,28 +1,34 @@
 //! jodo-mock: a scriptable mock of the Jodo widget backend over HTTPS/WSS.
 //!
-//! # Layout
-//! - [`scenario`]: per-session state machines loaded from `scenarios/`.
-//! - [`gateway`]: API keys and the Origin allowlist.
-//! - [`session`]: sessions, channel tokens and resume secrets.
-//! - [`transcript`]: what a session keeps of its frames, in memory and on disk.
-//! - [`conversation`]: a session's protocol state, carried across channels.
-//! - [`pages`]: the widget build, host page and probe served to browsers.
-//! - [`http`], [`ws`] and [`control`]: the routes; the only modules that know HTTP.
+//! # Layout, from the bottom up
+//! - [`scenario`]: per-session state machines loaded from `scenarios/`; no I/O.
+//! - [`gateway`]: API keys, the Origin allowlist and rate limits.
+//! - [`session`] and [`transcript`]: sessions, channel tokens, resume
+//!   secrets, and what a session keeps of its frames.
+//! - [`conversation`]: a session's protocol, frames in and frames out,
+//!   without a socket.
+//! - [`site`]: the widget build, host page and preload script served to browsers.
+//! - [`state`]: the configuration and the state every route shares.
+//! - [`api_error`] and [`origin`]: how the routes say no, and for whom they answer.
+//! - `routes`: the HTTP and WebSocket routes; the only code that knows HTTP.
 //! - [`tls`]: the certificate the mock presents.
-//! - [`server`]: configuration, start and shutdown.
-//! - [`bench`]: load on loopback against a baseline measured in the same run.
+//! - [`server`]: start, stop, and the little a caller may ask of a running mock.
 
-pub mod bench;
-pub mod control;
+pub mod api_error;
 pub mod conversation;
 pub mod gateway;
-pub mod http;
-pub mod pages;
+pub mod ids;
+pub mod origin;
+mod routes;
 pub mod scenario;
 pub mod server;
 pub mod session;
+pub mod site;
+pub mod state;
 pub mod tls;
 pub mod transcript;
-pub mod ws;
 
-pub use server::{MockConfig, MockServer};
+pub use routes::session_api::{SCENARIO_HINT, SESSIONS_PATH, WS_PATH};
+pub use server::{MockServer, StartError, TriggerError};
+pub use site::{PRELOAD_PATH, Preload, WIDGET_PATH, WidgetBuild};
+pub use state::{ConfigError, MockConfig};

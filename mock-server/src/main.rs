@@ -14,8 +14,8 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use jodo_contract::SchemaSet;
+use jodo_mock::WidgetBuild;
 use jodo_mock::gateway::{Gateway, development_keys};
-use jodo_mock::pages::WidgetBuild;
 use jodo_mock::tls::TlsIdentity;
 use jodo_mock::{MockConfig, MockServer, scenario};
 
@@ -38,45 +38,6 @@ enum Command {
     /// Built-in scenarios and scenario files.
     #[command(subcommand)]
     Scenarios(ScenariosCommand),
-    /// Measure throughput, latency and memory on loopback against a bare
-    /// tokio-tungstenite TLS server in the same run, and print the figures.
-    Bench(BenchArgs),
-    /// The client side of the benchmark's memory phase (run by `bench`).
-    #[command(hide = true)]
-    BenchClients {
-        /// Mock address.
-        #[arg(long)]
-        addr: SocketAddr,
-        /// DER certificate to trust.
-        #[arg(long)]
-        cert: PathBuf,
-        /// Sessions to hold open.
-        #[arg(long)]
-        count: usize,
-    },
-}
-
-#[derive(Debug, clap::Args)]
-struct BenchArgs {
-    /// Concurrent sessions in the throughput phase.
-    #[arg(long, default_value_t = 100)]
-    sessions: usize,
-    /// Chat messages per session in the throughput phase.
-    #[arg(long, default_value_t = 100)]
-    messages: usize,
-    /// Throughput rounds, baseline and mock alternating; the median ratio is
-    /// reported (many short rounds give a steadier median on a noisy machine).
-    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u16).range(1..=999))]
-    rounds: u16,
-    /// Frames per second (both directions) offered in the latency phase.
-    #[arg(long, default_value_t = 5000)]
-    rate: u32,
-    /// Length of the latency phase, seconds.
-    #[arg(long, default_value_t = 5)]
-    latency_seconds: u64,
-    /// Sessions held open in the memory phase.
-    #[arg(long, default_value_t = 10_000)]
-    idle: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -125,18 +86,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                // A benchmark prints figures, not one log line per session.
-                let level = if matches!(
-                    cli.command,
-                    Command::Bench(_) | Command::BenchClients { .. }
-                ) {
-                    "warn"
-                } else {
-                    "jodo_mock=info"
-                };
-                level.into()
-            }),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "jodo_mock=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -189,22 +140,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Serve(args) => serve(args, schemas).await,
-        Command::BenchClients { addr, cert, count } => {
-            jodo_mock::bench::hold_sessions(addr, &cert, count).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench(args) => {
-            let options = jodo_mock::bench::BenchOptions {
-                sessions: args.sessions,
-                messages: args.messages,
-                rounds: usize::from(args.rounds),
-                rate: args.rate,
-                latency_seconds: args.latency_seconds,
-                idle: args.idle,
-            };
-            jodo_mock::bench::run(&options, &mut std::io::stdout()).await?;
-            Ok(ExitCode::SUCCESS)
-        }
     }
 }
 
@@ -239,6 +174,7 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
             schemas,
             scenario: scenario.clone(),
             widget,
+            preload: None,
             gateway: Gateway::new(keys.clone(), args.allow_origin.clone()),
             tls,
             transcripts: args.transcripts.clone(),
@@ -258,13 +194,9 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
     let _ = writeln!(
         out,
         "  widget         {origin}{}  ({widget_name})",
-        jodo_mock::http::WIDGET_PATH
+        jodo_mock::WIDGET_PATH
     );
-    let _ = writeln!(
-        out,
-        "  session API    {origin}{}",
-        jodo_mock::http::SESSIONS_PATH
-    );
+    let _ = writeln!(out, "  session API    {origin}{}", jodo_mock::SESSIONS_PATH);
     let _ = writeln!(out, "  control API    {origin}/control/v1/sessions");
     let _ = writeln!(
         out,
@@ -289,11 +221,7 @@ async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitC
                 .unwrap_or_default()
         );
     }
-    let _ = writeln!(
-        out,
-        "  origins        {}",
-        mock.state().gateway.origins().join(", ")
-    );
+    let _ = writeln!(out, "  origins        {}", mock.origins().join(", "));
     let _ = writeln!(out, "  certificate    SHA-256 {}", mock.fingerprint());
     if let Some(dir) = &args.transcripts {
         let _ = writeln!(out, "  transcripts    {}/<session>.jsonl", dir.display());

@@ -1,53 +1,16 @@
-//! Putting the mock together: configuration, start, and shutdown.
+//! Starting and stopping a mock, and the few things a caller may ask of a
+//! running one. Everything else is internal: routes and state are
+//! `pub(crate)`, so the crate can change them freely.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use jodo_contract::SchemaSet;
-
-use crate::gateway::Gateway;
-use crate::pages::WidgetBuild;
 use crate::scenario::Scenario;
-use crate::session::Sessions;
-use crate::tls::{TlsError, TlsIdentity};
-
-/// Largest WebSocket message or HTTP body the mock accepts.
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// Everything a mock instance needs.
-#[derive(Debug)]
-pub struct MockConfig {
-    /// The compiled contract.
-    pub schemas: Arc<SchemaSet>,
-    /// Scenario for new sessions.
-    pub scenario: Arc<Scenario>,
-    /// Widget build served to pages.
-    pub widget: WidgetBuild,
-    /// Keys and extra origins; the mock adds its own origins at start.
-    pub gateway: Gateway,
-    /// Certificate and key.
-    pub tls: TlsIdentity,
-    /// Folder for per-session JSON-lines transcripts, if any.
-    pub transcripts: Option<std::path::PathBuf>,
-}
-
-/// State shared by every route.
-#[derive(Debug)]
-pub struct AppState {
-    /// The compiled contract.
-    pub schemas: Arc<SchemaSet>,
-    /// Scenario for new sessions; the runner switches it between cases.
-    pub scenario: RwLock<Arc<Scenario>>,
-    /// Widget build; the runner switches it between builds.
-    pub widget: RwLock<WidgetBuild>,
-    /// Keys and origins.
-    pub gateway: Gateway,
-    /// Sessions and tokens.
-    pub sessions: Sessions,
-    /// Built-in scenarios by name, for hints and the control API.
-    pub library: BTreeMap<String, Arc<Scenario>>,
-}
+use crate::session::{Command, SessionSummary, Sessions};
+use crate::site::WidgetBuild;
+use crate::state::{AppState, MockConfig};
+use crate::tls::TlsError;
 
 /// Why the mock could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +24,26 @@ pub enum StartError {
     /// A built-in scenario is broken (a broken build).
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
+}
+
+impl From<crate::state::ConfigError> for StartError {
+    fn from(e: crate::state::ConfigError) -> Self {
+        match e {
+            crate::state::ConfigError::Tls(e) => StartError::Tls(e),
+            crate::state::ConfigError::Scenario(e) => StartError::Scenario(e),
+        }
+    }
+}
+
+/// Why a control trigger could not be fired.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TriggerError {
+    /// No session has an open channel.
+    #[error("no live session on the mock (did the widget connect?)")]
+    NoLiveSession,
+    /// The channel closed between finding it and handing it the trigger.
+    #[error("the session's channel closed before the trigger")]
+    Closed,
 }
 
 /// A running mock.
@@ -85,7 +68,7 @@ impl MockServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let mut gateway = config.gateway;
-        gateway.allow_origins(own_origins(addr));
+        gateway.allow_origins(crate::origin::own_origins(addr));
         let fingerprint = config.tls.fingerprint();
         let tls = axum_server::tls_rustls::RustlsConfig::from_config(config.tls.server_config()?);
         let mut library = BTreeMap::new();
@@ -97,11 +80,12 @@ impl MockServer {
             schemas: config.schemas,
             scenario: RwLock::new(config.scenario),
             widget: RwLock::new(config.widget),
+            preload: config.preload,
             gateway,
             sessions: Sessions::with_transcripts(config.transcripts.as_deref()),
             library,
         });
-        let app = crate::http::router(state.clone());
+        let app = crate::routes::router(state.clone());
         let handle = axum_server::Handle::new();
         // TCP_NODELAY: small frames must not wait for the peer's delayed ACK
         // (without it every session creation costs ~40 ms on loopback).
@@ -124,6 +108,15 @@ impl MockServer {
         })
     }
 
+    /// Starts a mock on a free loopback port.
+    ///
+    /// # Errors
+    /// See [`MockServer::start`].
+    pub async fn start_local(config: MockConfig) -> Result<Self, StartError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        Self::start(config, listener).await
+    }
+
     /// Address the mock listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -139,16 +132,19 @@ impl MockServer {
         &self.fingerprint
     }
 
-    /// Shared state (sessions, gateway), for the CLI banner and tests.
-    pub fn state(&self) -> &Arc<AppState> {
-        &self.state
+    /// Origins allowed to create sessions, the mock's own included.
+    pub fn origins(&self) -> &[String] {
+        self.state.gateway.origins()
+    }
+
+    /// Every session so far, oldest first.
+    pub fn sessions(&self) -> Vec<SessionSummary> {
+        self.state.sessions.list()
     }
 
     /// Chooses the scenario for sessions created from now on.
     pub fn set_scenario(&self, scenario: Arc<Scenario>) {
-        if let Ok(mut s) = self.state.scenario.write() {
-            *s = scenario;
-        }
+        self.state.set_scenario(scenario);
     }
 
     /// Chooses the widget build served from now on.
@@ -158,23 +154,31 @@ impl MockServer {
         }
     }
 
+    /// Fires a control trigger of the scenario on the newest session with
+    /// an open channel: the one the page that loaded last opened.
+    ///
+    /// # Errors
+    /// [`TriggerError`] when no session is live.
+    pub fn trigger_newest_live(&self, name: &str) -> Result<(), TriggerError> {
+        let sessions = &self.state.sessions;
+        let live = sessions
+            .list()
+            .into_iter()
+            .rev()
+            .find(|s| s.live)
+            .and_then(|s| sessions.get(&s.id))
+            .ok_or(TriggerError::NoLiveSession)?;
+        if live.command(Command::Trigger(name.to_owned())) {
+            Ok(())
+        } else {
+            Err(TriggerError::Closed)
+        }
+    }
+
     /// Stops accepting, closes connections, and waits for the server task.
     pub async fn shutdown(self) {
         self.handle
             .graceful_shutdown(Some(std::time::Duration::from_millis(500)));
         let _ = self.task.await;
     }
-}
-
-fn own_origins(addr: SocketAddr) -> Vec<String> {
-    let port = addr.port();
-    let mut origins = vec![
-        format!("https://{addr}"),
-        format!("https://localhost:{port}"),
-    ];
-    if addr.ip().is_unspecified() {
-        origins.push(format!("https://127.0.0.1:{port}"));
-        origins.push(format!("https://[::1]:{port}"));
-    }
-    origins
 }

@@ -165,19 +165,6 @@ struct Registry {
     resume_of: HashMap<String, String>,
 }
 
-/// Random lowercase hex of `n` bytes.
-pub fn random_hex(n: usize) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut rng = rand::rng();
-    let mut out = String::with_capacity(2 * n);
-    for _ in 0..n {
-        let b: u8 = rng.random();
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
-
 impl Sessions {
     /// Sessions whose transcripts are also written under `dir`, one
     /// `<session id>.jsonl` each.
@@ -204,7 +191,7 @@ impl Sessions {
                 .map(|d| char::from(b'0' + d))
                 .collect()
         };
-        let id = random_hex(8);
+        let id = crate::ids::random_hex(8);
         let file = self.transcripts.as_ref().and_then(|dir| {
             let path = dir.join(format!("{id}.jsonl"));
             std::fs::File::create(&path)
@@ -222,7 +209,7 @@ impl Sessions {
             commands: Mutex::new(None),
             parked: Mutex::new(None),
         });
-        let token = random_hex(24);
+        let token = crate::ids::random_hex(24);
         if let Ok(mut r) = self.inner.lock() {
             r.by_id.insert(session.id.clone(), session.clone());
             r.order.push(session.id.clone());
@@ -241,7 +228,7 @@ impl Sessions {
     /// A fresh resume secret for the session, replacing its previous one:
     /// only the secret of the latest welcome re-attaches the session.
     pub fn issue_resume(&self, session_id: &str) -> String {
-        let secret = random_hex(24);
+        let secret = crate::ids::random_hex(24);
         if let Ok(mut r) = self.inner.lock() {
             if let Some(old) = r.resume_of.insert(session_id.to_owned(), secret.clone()) {
                 r.resumes.remove(&old);

@@ -377,3 +377,55 @@ async fn a_dropped_session_resumes_with_its_latest_secret_only() {
         .await;
     assert_eq!(status_of(ended), 409);
 }
+
+/// CORS on the session API follows the Origin allowlist: an allowed page's
+/// preflight is granted and its answers (errors too) are readable; another
+/// origin's preflight gets no grant. The control API grants nobody.
+#[tokio::test]
+async fn the_session_api_grants_cors_to_allowed_origins_only() {
+    let h = harness().await;
+    let preflight = |origin: &'static str, path: &'static str| {
+        let h = &h;
+        async move {
+            h.https_with(
+                "OPTIONS",
+                path,
+                &[
+                    ("Origin", origin),
+                    ("Access-Control-Request-Method", "POST"),
+                    ("Access-Control-Request-Headers", "content-type"),
+                ],
+                b"",
+            )
+            .await
+        }
+    };
+    let sessions = jodo_mock::SESSIONS_PATH;
+    let (_, head, _) = preflight("https://host.test", sessions).await;
+    assert!(
+        head.contains("access-control-allow-origin: https://host.test"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-methods: post"),
+        "{head}"
+    );
+    let (_, head, _) = preflight("https://evil.test", sessions).await;
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    let (_, head, _) = preflight("https://host.test", "/control/v1/scenario").await;
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    // A refused session request from an allowed page is still readable there.
+    let (status, head, body) = h
+        .https_with(
+            "POST",
+            sessions,
+            &[("Origin", "https://host.test")],
+            br#"{"akey": "wrong", "skey": "wrong"}"#,
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        head.contains("access-control-allow-origin: https://host.test"),
+        "{head}"
+    );
+}

@@ -303,13 +303,13 @@ async fn floods_and_oversized_frames_are_refused_and_others_are_unaffected() {
     );
 }
 
-/// The probe and the widget build are revalidated, not re-downloaded: an
+/// The preload script and the widget build are revalidated, not re-downloaded: an
 /// unchanged script answers 304 to its ETag, so browsers keep its compiled
 /// code between page loads, and any change is seen on the next load.
 #[tokio::test]
 async fn scripts_carry_an_etag_and_answer_304_when_unchanged() {
     let h = harness().await;
-    for path in ["/fixtures/probe.js", jodo_mock::http::WIDGET_PATH] {
+    for path in [jodo_mock::PRELOAD_PATH, jodo_mock::WIDGET_PATH] {
         let (status, head, body) = h.https_with("GET", path, &[], b"").await;
         assert_eq!(status, 200, "{path}: {head}");
         assert!(!body.is_empty(), "{path}");

@@ -8,9 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jodo_contract::SchemaSet;
 use jodo_mock::gateway::{Gateway, development_keys};
-use jodo_mock::pages::WidgetBuild;
-use jodo_mock::tls::TlsIdentity;
-use jodo_mock::{MockConfig, MockServer, scenario};
+use jodo_mock::{MockConfig, MockServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -48,20 +46,15 @@ impl Harness {
 
 pub async fn harness() -> Harness {
     let schemas = Arc::new(SchemaSet::embedded().unwrap());
-    let identity = TlsIdentity::self_signed().unwrap();
-    let tls = trusting(identity.certificate_der());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mock = MockServer::start(
-        MockConfig {
-            schemas: schemas.clone(),
-            scenario: scenario::load("allocated", &schemas).unwrap(),
-            widget: WidgetBuild::reference(),
-            gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
-            tls: identity,
-            transcripts: None,
-        },
-        listener,
-    )
+    let config = MockConfig::local(schemas.clone()).unwrap();
+    let tls = trusting(config.tls.certificate_der());
+    let mock = MockServer::start_local(MockConfig {
+        gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
+        preload: Some(jodo_mock::Preload {
+            script: std::sync::Arc::from(&b"window.preloaded = true;"[..]),
+        }),
+        ..config
+    })
     .await
     .unwrap();
     Harness {

@@ -8,17 +8,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::http::ApiError;
+use crate::api_error::ApiError;
 use crate::scenario::Step;
 use crate::scenario::model::Action;
-use crate::server::AppState;
-use crate::session::{Command, Session};
+use crate::session::{Command, Session, SessionSummary};
+use crate::state::AppState;
 
 /// Routes under `/control/v1`.
-pub fn router() -> Router<Arc<AppState>> {
+pub(crate) fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/control/v1/sessions", get(list))
         .route("/control/v1/sessions/{id}", get(one))
@@ -43,11 +43,57 @@ fn session(state: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
     })
 }
 
+/// `202` to a command handed to a live channel.
+#[derive(Serialize)]
+struct Accepted<'a> {
+    session: &'a str,
+    accepted: bool,
+}
+
+/// `GET /control/v1/sessions`.
+#[derive(Serialize)]
+struct SessionList {
+    sessions: Vec<SessionSummary>,
+}
+
+/// `GET /control/v1/sessions/{id}`.
+#[derive(Serialize)]
+struct SessionDetail<'a> {
+    id: &'a str,
+    systemcallid: &'a str,
+    scenario: &'a str,
+    origin: &'a str,
+    live: bool,
+    init: &'a Value,
+}
+
+/// One built-in scenario in `GET /control/v1/scenarios`.
+#[derive(Serialize)]
+struct ScenarioEntry<'a> {
+    name: &'a str,
+    summary: &'a str,
+}
+
+/// `GET /control/v1/scenarios`.
+#[derive(Serialize)]
+struct ScenarioList<'a> {
+    scenarios: Vec<ScenarioEntry<'a>>,
+}
+
+/// The scenario for new sessions, read or chosen.
+#[derive(Serialize)]
+struct ScenarioName<'a> {
+    name: &'a str,
+}
+
 fn deliver(session: &Session, command: Command) -> Result<Response, ApiError> {
     if session.command(command) {
         Ok((
             StatusCode::ACCEPTED,
-            Json(json!({"session": session.id, "accepted": true})),
+            Json(Accepted {
+                session: &session.id,
+                accepted: true,
+            }),
         )
             .into_response())
     } else {
@@ -60,7 +106,10 @@ fn deliver(session: &Session, command: Command) -> Result<Response, ApiError> {
 }
 
 async fn list(State(state): State<Arc<AppState>>) -> Response {
-    Json(json!({ "sessions": state.sessions.list() })).into_response()
+    Json(SessionList {
+        sessions: state.sessions.list(),
+    })
+    .into_response()
 }
 
 async fn one(
@@ -68,10 +117,14 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let s = session(&state, &id)?;
-    Ok(Json(json!({
-        "id": s.id, "systemcallid": s.systemcallid, "scenario": s.scenario.name,
-        "origin": s.origin, "live": s.is_live(), "init": s.init,
-    }))
+    Ok(Json(SessionDetail {
+        id: &s.id,
+        systemcallid: &s.systemcallid,
+        scenario: &s.scenario.name,
+        origin: &s.origin,
+        live: s.is_live(),
+        init: &s.init,
+    })
     .into_response())
 }
 
@@ -104,12 +157,9 @@ async fn inject(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let s = session(&state, &id)?;
-    let Json(data) =
-        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Json(data) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let Value::Object(map) = data else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+        return Err(ApiError::bad_request(
             "the body must be a JSON object: the event's data",
         ));
     };
@@ -135,8 +185,7 @@ async fn fault(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let s = session(&state, &id)?;
-    let Json(body) =
-        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let bad = |why: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -167,21 +216,23 @@ async fn trigger(
 }
 
 async fn scenarios(State(state): State<Arc<AppState>>) -> Response {
-    let list: Vec<Value> = state
+    let scenarios = state
         .library
         .values()
-        .map(|s| json!({"name": s.name, "summary": s.summary}))
+        .map(|s| ScenarioEntry {
+            name: &s.name,
+            summary: &s.summary,
+        })
         .collect();
-    Json(json!({ "scenarios": list })).into_response()
+    Json(ScenarioList { scenarios }).into_response()
 }
 
 async fn current_scenario(State(state): State<Arc<AppState>>) -> Response {
-    let name = state
-        .scenario
-        .read()
-        .map(|s| s.name.clone())
-        .unwrap_or_default();
-    Json(json!({ "name": name })).into_response()
+    let current = state.current_scenario();
+    Json(ScenarioName {
+        name: &current.name,
+    })
+    .into_response()
 }
 
 /// Body of `PUT /control/v1/scenario`.
@@ -194,8 +245,7 @@ async fn choose_scenario(
     State(state): State<Arc<AppState>>,
     body: Result<Json<Choice>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(choice) =
-        body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Json(choice) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let scenario = state.library.get(&choice.name).cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -203,8 +253,6 @@ async fn choose_scenario(
             format!("no built-in scenario {:?}", choice.name),
         )
     })?;
-    if let Ok(mut current) = state.scenario.write() {
-        *current = scenario;
-    }
-    Ok(Json(json!({ "name": choice.name })).into_response())
+    state.set_scenario(scenario);
+    Ok(Json(ScenarioName { name: &choice.name }).into_response())
 }

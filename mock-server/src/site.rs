@@ -1,13 +1,20 @@
-//! What the mock serves to browsers: the widget build under test, the host
-//! page with the spec's container ids, and the probe that records what the
-//! widget does.
+//! What the mock's web site consists of: the widget build under test, the
+//! host page with the spec's container ids, and an optional script that
+//! runs before the page's own (the conformance runner's probe). The
+//! routes in [`crate::routes::pages`] serve them.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
 
 static HOST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../fixtures/host");
 static REFERENCE_WIDGET: &str = include_str!("../../fixtures/widget/ext_integration-2.0.js");
+
+/// Path of the widget script, as the spec's example includes it.
+pub const WIDGET_PATH: &str = "/jodowidgetapi/js/ext_integration-2.0.js";
+/// Path of the preload script, when one is configured.
+pub const PRELOAD_PATH: &str = "/kit/preload.js";
 
 /// A widget build: its file name (for reports) and its bytes.
 #[derive(Debug, Clone)]
@@ -42,23 +49,30 @@ impl WidgetBuild {
     }
 }
 
+/// A script the host page runs before its own: the conformance runner
+/// gives its page probe, so the mock need not know what a probe is.
+#[derive(Debug, Clone)]
+pub struct Preload {
+    /// The script.
+    pub script: Arc<[u8]>,
+}
+
 /// The host page with its placeholders filled in.
-pub fn host_page(serverpath: &str, akey: &str, skey: &str) -> String {
+pub fn host_page(serverpath: &str, akey: &str, skey: &str, preload: bool) -> String {
     let template = HOST
         .get_file("index.html")
         .and_then(|f| f.contents_utf8())
         .unwrap_or("<!doctype html><title>host page missing from build</title>");
+    let preload = if preload {
+        format!("<script src=\"{PRELOAD_PATH}\"></script>")
+    } else {
+        String::new()
+    };
     template
+        .replace("{{PRELOAD}}", &preload)
         .replace("{{SERVERPATH}}", &js_string(serverpath))
         .replace("{{AKEY}}", &js_string(akey))
         .replace("{{SKEY}}", &js_string(skey))
-}
-
-/// The page probe script.
-pub fn probe_script() -> &'static str {
-    HOST.get_file("probe.js")
-        .and_then(|f| f.contents_utf8())
-        .unwrap_or("")
 }
 
 /// A JSON string literal safe to drop into a script block.

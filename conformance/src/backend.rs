@@ -1,0 +1,186 @@
+//! Where a case's session is served from, and what that server can do.
+//!
+//! A [`Backend`] says what it provides ([`Capability`]) and a case says
+//! what it needs ([`Case::needs`]); a case a backend cannot serve is *not
+//! applicable*, reported with the reason, never failed. Today the one
+//! backend is the kit's own mock, in-process ([`MockBackend`]), which
+//! provides everything; a backend the kit does not script (a live staging
+//! server) provides less, and the same cases run on it where they can.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jodo_contract::SchemaSet;
+use jodo_mock::scenario::{self, Scenario, ScenarioError};
+use jodo_mock::{MockConfig, MockServer, Preload, StartError, TriggerError, WidgetBuild};
+
+use crate::case::{Capability, Case, Step};
+
+/// Why a backend cannot do what a case asks.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The case's scenario does not load.
+    #[error("scenario: {0}")]
+    Scenario(#[from] ScenarioError),
+    /// A control step names a trigger the scenario lacks (the engine would
+    /// ignore it silently, so the case is refused before it runs).
+    #[error("scenario {scenario} has no control trigger {trigger:?}")]
+    UnknownTrigger {
+        /// The scenario.
+        scenario: String,
+        /// The trigger the case names.
+        trigger: String,
+    },
+    /// A control trigger could not be fired.
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+}
+
+/// A future a backend's shutdown returns.
+pub type Stopping = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A server a worker's cases run against.
+pub trait Backend: Send + Sync {
+    /// What it can give cases.
+    fn provides(&self) -> &[Capability];
+
+    /// `https://host:port` where the kit's host page is served.
+    fn origin(&self) -> String;
+
+    /// Gets ready for a case: runs its scenario for the next session.
+    ///
+    /// # Errors
+    /// Why the case cannot run here (an unknown scenario or trigger): a
+    /// harness error, since the case file is wrong, not the build.
+    fn prepare(&self, case: &Case) -> Result<(), BackendError>;
+
+    /// Fires a control trigger of the scenario on the case's live session.
+    ///
+    /// # Errors
+    /// Why it could not be fired (no live session), for the report.
+    fn trigger(&self, name: &str) -> Result<(), BackendError>;
+
+    /// Stops it; nothing of it is left once the future is done.
+    fn shutdown(self: Box<Self>) -> Stopping;
+}
+
+/// Why a case cannot run on a backend, if it cannot: the first need the
+/// backend does not provide.
+pub fn unmet(case: &Case, backend: &dyn Backend) -> Option<String> {
+    let provides = backend.provides();
+    case.needs()
+        .into_iter()
+        .find(|need| !provides.contains(need))
+        .map(|need| {
+            format!(
+                "the case needs {} from its backend, which this backend does not provide",
+                need.name()
+            )
+        })
+}
+
+/// Which backend a run uses.
+#[derive(Debug, Clone, Default)]
+pub enum BackendKind {
+    /// The kit's mock, one per worker, in-process.
+    #[default]
+    Mock,
+}
+
+impl BackendKind {
+    /// Starts one for a worker.
+    ///
+    /// # Errors
+    /// [`StartError`] when it does not come up.
+    pub async fn start(
+        &self,
+        schemas: &Arc<SchemaSet>,
+        widget: &WidgetBuild,
+        preload: &Preload,
+    ) -> Result<Box<dyn Backend>, StartError> {
+        match self {
+            BackendKind::Mock => Ok(Box::new(
+                MockBackend::start(schemas.clone(), widget.clone(), preload.clone()).await?,
+            )),
+        }
+    }
+}
+
+/// The kit's mock, in-process, with the runner's probe as the host page's
+/// preload script. Each worker has its own, so a case's scenario choice
+/// stays private to the worker running it.
+#[derive(Debug)]
+pub struct MockBackend {
+    mock: MockServer,
+    schemas: Arc<SchemaSet>,
+}
+
+impl MockBackend {
+    /// Starts a mock on a free loopback port serving `widget`.
+    ///
+    /// # Errors
+    /// [`StartError`] when it does not come up.
+    pub async fn start(
+        schemas: Arc<SchemaSet>,
+        widget: WidgetBuild,
+        preload: Preload,
+    ) -> Result<Self, StartError> {
+        let config = MockConfig::local(schemas.clone())?;
+        let mock = MockServer::start_local(MockConfig {
+            widget,
+            preload: Some(preload),
+            ..config
+        })
+        .await?;
+        Ok(Self { mock, schemas })
+    }
+}
+
+impl Backend for MockBackend {
+    fn provides(&self) -> &[Capability] {
+        &[
+            Capability::Scenario,
+            Capability::Control,
+            Capability::Faults,
+        ]
+    }
+
+    fn origin(&self) -> String {
+        self.mock.origin()
+    }
+
+    fn prepare(&self, case: &Case) -> Result<(), BackendError> {
+        let sc = scenario::load(&case.scenario, &self.schemas)?;
+        if let Some(trigger) = unknown_trigger(case, &sc) {
+            return Err(BackendError::UnknownTrigger {
+                scenario: sc.name.clone(),
+                trigger: trigger.to_owned(),
+            });
+        }
+        self.mock.set_scenario(sc);
+        Ok(())
+    }
+
+    fn trigger(&self, name: &str) -> Result<(), BackendError> {
+        Ok(self.mock.trigger_newest_live(name)?)
+    }
+
+    fn shutdown(self: Box<Self>) -> Stopping {
+        Box::pin(self.mock.shutdown())
+    }
+}
+
+/// A control step naming a trigger the scenario does not have.
+fn unknown_trigger<'c>(case: &'c Case, sc: &Scenario) -> Option<&'c str> {
+    let known = |name: &str| {
+        sc.states
+            .values()
+            .flat_map(|s| &s.on)
+            .any(|t| matches!(&t.when, scenario::model::Trigger::Control(n) if n == name))
+    };
+    case.steps.iter().find_map(|step| match step {
+        Step::Control { control } if !known(control) => Some(control.as_str()),
+        _ => None,
+    })
+}

@@ -1,0 +1,180 @@
+//! The command line: what each subcommand takes. Doc comments here are the
+//! `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use jodo_conformance::browser::BrowserKind;
+use jodo_conformance::shard::Shard;
+use jodo_contract::Profile;
+
+/// Browser-driven conformance suite for Jodo widget builds.
+///
+/// Starts the mock Jodo backend in-process, drives headless Chromium or
+/// Firefox through WebDriver, runs every case, checks each event against
+/// the contract, and writes report.html, report.json and junit.xml.
+///
+/// Exit codes: 0 every case passed (or ended as the expectations file
+/// says), 1 a case failed or passed unexpectedly, 2 the run could not
+/// happen (no browser, bad arguments, unreadable files), 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the suite and write reports.
+    Run(RunArgs),
+    /// Check JSON documents against the contract: one document, or JSON lines.
+    ///
+    /// Each error is printed with its JSON pointer and the catalogue entry it
+    /// concerns. Exit codes: 0 every document valid, 1 a document invalid,
+    /// 2 usage or read error.
+    Validate(ValidateArgs),
+    /// Show which catalogue entries (methods, events, return codes, rules)
+    /// the cases exercise, and which none does.
+    ///
+    /// Exit codes: 0 every entry has a case, 1 some entry has none, 2 the
+    /// cases could not be read.
+    Coverage(CoverageArgs),
+    /// Prove the suite catches faults: run it on the reference build and on
+    /// every mutant (faulty builds in fixtures/mutants), print the kill
+    /// matrix, and write the reports with the matrix in them.
+    ///
+    /// Exit codes: 0 the reference passed every case and every mutant was
+    /// killed by a case naming the check it breaks, 1 otherwise, 2 the
+    /// self-test could not run (no browser, a stale or invalid mutant).
+    Selftest(SelftestArgs),
+    /// Print the catalogue of methods, events, status codes and external-data fields.
+    Catalog {
+        /// Print it as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// What the documents are: eventdata, frame, scenario, case, report
+    /// (a report.json), mutant, session-request, or a method name (its argument list as a JSON array;
+    /// a bare value stands for a single argument).
+    #[arg(long, default_value = "eventdata")]
+    pub kind: String,
+    /// Contract profile: strict (one canonical form) or compat (every documented variant).
+    #[arg(long, default_value = "strict")]
+    pub profile: Profile,
+    /// File to read, or - for standard input.
+    pub file: PathBuf,
+}
+
+/// `coverage`.
+#[derive(Debug, clap::Args)]
+pub struct CoverageArgs {
+    /// Folder of case files instead of the built-in cases.
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// List only the entries no case exercises.
+    #[arg(long)]
+    pub uncovered: bool,
+    /// Print the matrix as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `run` reports progress on standard output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Nothing on stdout; progress and results on stderr for people.
+    #[default]
+    Human,
+    /// One JSON object per run event on stdout, for tools (stderr as for human).
+    Jsonl,
+}
+
+/// `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Widget build to test (an ext_integration-2.0.js); the reference build when absent.
+    #[arg(long, value_name = "PATH")]
+    pub widget: Option<PathBuf>,
+    /// Where report.json, junit.xml and report.html go.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Folder of case files to run instead of the built-in cases.
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// Run only cases whose id contains this text; repeat it to run the
+    /// cases matching any of several.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Contract profile: strict (one canonical form) or compat (every documented variant).
+    #[arg(long, default_value = "strict")]
+    pub profile: Profile,
+    /// Limit for every case in milliseconds, instead of each case's own
+    /// (default 15000). A case over it is reported as timed out, the browser
+    /// is replaced, and the run goes on.
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+    /// Browser: chromium (chromium + chromium-driver) or firefox (firefox-esr + geckodriver).
+    #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+    pub browser: BrowserKind,
+    /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local driver.
+    #[arg(long, value_name = "URL")]
+    pub webdriver: Option<String>,
+    /// Parallel workers, each with its own browser and mock.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Run only shard K of N (1-based, split by case id), to spread a run over machines.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Known results: a YAML map of case id to the outcome expected instead
+    /// of a pass (fail, error, timeout, non_strict). Cases that end as listed
+    /// do not fail the run; a listed case that passes is reported as an
+    /// unexpected pass and does, so the file stays current.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// Stop at the first case whose status fails the run (the cases not
+    /// run are left out of the reports). A case the profile or the
+    /// expectations file accepts does not stop it.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Write the golden trace of every `golden: true` case from this run:
+    /// into DIR/snapshots/ with --cases DIR, else into the report folder's
+    /// snapshots/ (copy them beside your cases after reviewing them).
+    #[arg(long)]
+    pub update_golden: bool,
+    /// Progress on stdout: human (none; all on stderr) or jsonl (one JSON
+    /// object per event: run_started, case_started, case_finished,
+    /// interrupted, run_finished).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `selftest`.
+#[derive(Debug, clap::Args)]
+pub struct SelftestArgs {
+    /// Folder of mutant files instead of the kit's own (fixtures/mutants).
+    #[arg(long, value_name = "DIR")]
+    pub mutants: Option<PathBuf>,
+    /// Run only mutants whose name contains this text (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub only: Vec<String>,
+    /// Where the reference build's reports, with the kill matrix, go.
+    #[arg(long, value_name = "DIR", default_value = "reports/selftest")]
+    pub report_dir: PathBuf,
+    /// Browser: chromium or firefox.
+    #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+    pub browser: BrowserKind,
+    /// Run every case on every mutant for the complete kill matrix (slow:
+    /// a build that breaks everything waits out every case). By default a
+    /// mutant's run stops at the first case naming the broken check.
+    #[arg(long)]
+    pub full_matrix: bool,
+}

@@ -1,0 +1,272 @@
+//! One worker of a run: its own backend and browser, taking cases from the
+//! shared queue until it is empty, and telling the coordinator what
+//! happens. A case's status is settled here, where the case finishes, so
+//! fail-fast judges exactly what the reports will show.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jodo_contract::{Profile, SchemaSet};
+use jodo_mock::{Preload, WidgetBuild};
+use tokio::sync::mpsc;
+
+use crate::backend::{self, Backend};
+use crate::browser::Browser;
+use crate::case::{self, Case};
+use crate::checks::{self, CheckContext};
+use crate::executor::{self, HarnessError, duration_ms};
+use crate::report::{BrowserInfo, CaseReport, Outcome, Status};
+use crate::runner::{RunError, RunOptions};
+use crate::trace::{CaseTrace, StepOutcome};
+use crate::verdict;
+
+/// How long a relaunched browser may take to load its first page.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long before the case limit the page stops a case itself: enough for
+/// the page load and the answer to come back.
+const PAGE_STOP_MARGIN: Duration = Duration::from_millis(500);
+
+/// What a worker tells the coordinator.
+pub(crate) enum News {
+    /// A worker's browser is up; the first one's details go in the report.
+    Started {
+        /// The browser.
+        browser: BrowserInfo,
+        /// What the build says its version is.
+        version: Option<String>,
+    },
+    /// The case at this index was taken.
+    Taken(usize),
+    /// The case at this index finished, its status settled.
+    Finished(usize, Box<CaseReport>),
+}
+
+/// What every worker of a run shares.
+pub(crate) struct Shared<'a> {
+    /// The run's options.
+    pub options: &'a RunOptions,
+    /// The compiled contract.
+    pub schemas: &'a Arc<SchemaSet>,
+    /// The build under test.
+    pub widget: &'a WidgetBuild,
+    /// The probe, as backends preload it.
+    pub preload: &'a Preload,
+    /// What the checks consult.
+    pub ctx: &'a CheckContext<'a>,
+    /// Cases not yet taken, with their places in the selection.
+    pub queue: &'a Mutex<VecDeque<(usize, &'a Case)>>,
+}
+
+/// Runs cases until the queue is empty; the backend and the browser are
+/// stopped on every path (dropping this future kills the browser too).
+pub(crate) async fn work(
+    shared: &Shared<'_>,
+    news: mpsc::UnboundedSender<News>,
+) -> Result<(), RunError> {
+    let options = shared.options;
+    let backend = options
+        .backend
+        .start(shared.schemas, shared.widget, shared.preload)
+        .await?;
+    let mut browser = match Browser::launch(&options.browser).await {
+        Ok(b) => b,
+        Err(e) => {
+            backend.shutdown().await;
+            return Err(e.into());
+        }
+    };
+    let version = build_version(&browser, options, backend.as_ref()).await;
+    let _ = news.send(News::Started {
+        browser: BrowserInfo {
+            name: browser.name.clone(),
+            version: browser.version.clone(),
+        },
+        version,
+    });
+    loop {
+        let next = shared.queue.lock().ok().and_then(|mut q| q.pop_front());
+        let Some((index, case)) = next else { break };
+        let _ = news.send(News::Taken(index));
+        let (mut report, unresponsive) = run_one(&browser, backend.as_ref(), case, shared).await;
+        verdict::settle(&mut report, &options.known, options.profile);
+        if options
+            .fail_fast
+            .as_ref()
+            .is_some_and(|f| f.stops_at(&report))
+        {
+            if let Ok(mut q) = shared.queue.lock() {
+                q.clear();
+            }
+        }
+        let _ = news.send(News::Finished(index, Box::new(report)));
+        if unresponsive {
+            // A page that hangs keeps its renderer busy, and every later
+            // navigation would wait on it: start afresh.
+            browser.kill().await;
+            browser = match Browser::launch(&options.browser).await {
+                Ok(b) => b,
+                Err(e) => {
+                    backend.shutdown().await;
+                    return Err(e.into());
+                }
+            };
+            // A cold browser's first page load is the harness's cost, not
+            // the next case's: pay it here, as at the start of the run.
+            let _ = tokio::time::timeout(
+                WARM_UP_LIMIT,
+                build_version(&browser, options, backend.as_ref()),
+            )
+            .await;
+        }
+    }
+    browser.shutdown().await;
+    backend.shutdown().await;
+    Ok(())
+}
+
+/// Asks the build for its version on a throwaway page load.
+async fn build_version(
+    browser: &Browser,
+    options: &RunOptions,
+    backend: &dyn Backend,
+) -> Option<String> {
+    let client = browser.client();
+    client.goto(&options.page.url(backend, None)).await.ok()?;
+    let answer = client
+        .execute(
+            "return window.__jodoProbe ? window.__jodoProbe.call('jodoInitBOT.getVersion', []) : null;",
+            vec![],
+        )
+        .await
+        .ok()?;
+    answer.get("returned")?.as_str().map(str::to_owned)
+}
+
+/// How one case ended before its checks.
+enum Ended {
+    /// The whole limit passed without an answer from the page.
+    Timeout,
+    /// The harness could not run it.
+    Harness(HarnessError),
+}
+
+/// Runs one case; whether the browser stopped answering.
+async fn run_one(
+    browser: &Browser,
+    backend: &dyn Backend,
+    case: &Case,
+    shared: &Shared<'_>,
+) -> (CaseReport, bool) {
+    let ctx = shared.ctx;
+    let limit = shared
+        .options
+        .case_timeout
+        .unwrap_or_else(|| case.timeout());
+    let started = Instant::now();
+    let mut report = CaseReport {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        area: case.area.clone(),
+        spec: case.spec.clone(),
+        scenario: case.scenario.clone(),
+        outcome: Outcome::Error,
+        status: Status::Errored,
+        duration_ms: 0,
+        overhead_ms: 0,
+        reason: None,
+        expected: None,
+        checks: Vec::new(),
+        steps: Vec::new(),
+        probe: Default::default(),
+    };
+    if let Some(why) = backend::unmet(case, backend) {
+        report.outcome = Outcome::NotApplicable;
+        report.reason = Some(why);
+        return (report, false);
+    }
+    let mut unresponsive = false;
+    let result = match backend.prepare(case) {
+        Err(e) => Err(Ended::Harness(HarnessError::Backend(e))),
+        Ok(()) => {
+            let url = shared.options.page.url(backend, Some(&case.id));
+            let catalog = ctx.schemas.catalog();
+            // The page stops the case a little before the limit, so a case
+            // that waits forever still reports where it was; the limit
+            // itself catches a page that no longer answers at all.
+            let in_page = limit.saturating_sub(PAGE_STOP_MARGIN);
+            let run = executor::run_case(browser.client(), &url, case, catalog, backend, in_page);
+            match tokio::time::timeout(limit, run).await {
+                Err(_) => Err(Ended::Timeout),
+                Ok(Err(e)) => Err(Ended::Harness(e)),
+                Ok(Ok(trace)) => Ok(trace),
+            }
+        }
+    };
+    match result {
+        Ok(trace) if trace.stopped => {
+            report.outcome = Outcome::Timeout;
+            let mut reason = format!("the case did not finish within {} ms", limit.as_millis());
+            if let Some((i, s)) = trace
+                .steps
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.outcome == StepOutcome::Unfinished)
+            {
+                let _ = write!(reason, "; it was at step {i} ({})", s.step.label());
+            }
+            report.reason = Some(reason);
+            report.steps = trace.steps;
+            report.probe = trace.probe;
+        }
+        Ok(trace) => judge(&mut report, case, trace, ctx),
+        Err(Ended::Timeout) => {
+            unresponsive = true;
+            report.outcome = Outcome::Timeout;
+            report.reason = Some(format!(
+                "the case did not finish within {} ms",
+                limit.as_millis()
+            ));
+            // Keep whatever the page recorded, if it still answers.
+            if let Ok(Ok(probe)) = tokio::time::timeout(
+                Duration::from_secs(2),
+                executor::read_probe(browser.client()),
+            )
+            .await
+            {
+                report.probe = probe;
+            }
+        }
+        Err(Ended::Harness(e)) => {
+            report.outcome = Outcome::Error;
+            report.reason = Some(e.to_string());
+        }
+    }
+    report.duration_ms = duration_ms(started.elapsed());
+    report.overhead_ms = overhead_ms(&report);
+    (report, unresponsive)
+}
+
+/// The checks and the outcome of a case whose steps ran.
+fn judge(report: &mut CaseReport, case: &Case, trace: CaseTrace, ctx: &CheckContext<'_>) {
+    report.checks = checks::run_all(case, &trace, ctx);
+    report.outcome = verdict::outcome_of(&report.checks, |profile: Profile| {
+        checks::schema::check_in(&trace, ctx, profile).is_empty()
+    });
+    report.steps = trace.steps;
+    report.probe = trace.probe;
+}
+
+/// Harness time of a case: its wall time minus the waits for events and
+/// the page's own time in `eval` steps (which may pause on purpose).
+fn overhead_ms(report: &CaseReport) -> u64 {
+    let waited: u64 = report
+        .steps
+        .iter()
+        .filter(|s| matches!(s.step, case::Step::Wait { .. } | case::Step::Eval { .. }))
+        .map(|s| s.elapsed_ms)
+        .sum();
+    report.duration_ms.saturating_sub(waited)
+}

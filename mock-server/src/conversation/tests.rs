@@ -1,0 +1,215 @@
+//! The protocol fed frame by frame, with no socket: what goes out for each
+//! frame in, and what the transcript keeps.
+
+use std::sync::Arc;
+
+use jodo_contract::SchemaSet;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::gateway::{Gateway, development_keys};
+use crate::session::Sessions;
+
+struct Fixture {
+    schemas: SchemaSet,
+    gateway: Gateway,
+    session: Arc<Session>,
+    conv: Conversation,
+}
+
+fn fixture(scenario: Arc<Scenario>) -> Fixture {
+    let schemas = SchemaSet::embedded().unwrap();
+    let (session, _) = Sessions::default().create(
+        scenario.clone(),
+        "https://host.test".into(),
+        Value::Null,
+        "jodo-dev-akey",
+    );
+    let conv = Conversation::start(&scenario, &session.systemcallid);
+    Fixture {
+        schemas,
+        gateway: Gateway::new(vec![development_keys()], vec![]),
+        session,
+        conv,
+    }
+}
+
+fn builtin(name: &str) -> Fixture {
+    let schemas = SchemaSet::embedded().unwrap();
+    fixture(crate::scenario::load(name, &schemas).unwrap())
+}
+
+fn inline(text: &str) -> Fixture {
+    let schemas = SchemaSet::embedded().unwrap();
+    fixture(Arc::new(
+        crate::scenario::parse(text, "t", &schemas).unwrap(),
+    ))
+}
+
+impl Fixture {
+    /// Runs one call on the conversation; what it asked the socket to do.
+    fn with(&mut self, op: impl FnOnce(&mut Conversation, Env<'_>, &mut Vec<Out>)) -> Vec<Out> {
+        let mut out = Vec::new();
+        let env = Env {
+            schemas: &self.schemas,
+            gateway: &self.gateway,
+            session: &self.session,
+        };
+        op(&mut self.conv, env, &mut out);
+        out
+    }
+
+    fn open(&mut self) -> Vec<Out> {
+        self.with(|c, env, out| c.open(env, false, "secret", out))
+    }
+
+    fn receive(&mut self, frame: Value) -> Vec<Out> {
+        self.with(|c, env, out| c.receive(env, &frame.to_string(), out))
+    }
+
+    fn resume(&mut self) -> Vec<Out> {
+        self.with(|c, env, out| c.resume(env, out))
+    }
+
+    fn trigger(&mut self, name: &str) -> Vec<Out> {
+        self.with(|c, env, out| c.command(env, Command::Trigger(name.into()), out))
+    }
+}
+
+/// The frames among the outs, parsed.
+fn frames(out: &[Out]) -> Vec<Value> {
+    out.iter()
+        .filter_map(|o| match o {
+            Out::Frame(text) => Some(serde_json::from_str(text.as_str()).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn chat(seq: u64, id: &str) -> Value {
+    json!({"kind": "chat.send", "seq": seq, "messageid": id, "data": {"text": "hi"}})
+}
+
+#[test]
+fn a_channel_opens_with_a_welcome_and_the_scenarios_first_frames() {
+    let mut f = builtin("allocated");
+    let out = f.open();
+    let sent = frames(&out);
+    assert_eq!(sent[0]["kind"], "welcome");
+    assert_eq!(sent[0]["data"]["resume"], "secret");
+    assert_eq!(sent[1]["data"]["eventtype"], "allocated");
+    let seqs: Vec<u64> = sent.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2]);
+    assert_ne!(sent[0]["messageid"], sent[1]["messageid"]);
+}
+
+#[test]
+fn a_delay_holds_back_the_rest_of_the_burst_until_resumed() {
+    let mut f = builtin("allocated");
+    f.open();
+    let out = f.receive(chat(1, "w1"));
+    assert_eq!(frames(&out)[0]["data"]["eventtype"], "messagedeliveredack");
+    assert_eq!(out.last(), Some(&Out::Delay(20)));
+    let out = f.resume();
+    let kinds: Vec<Value> = frames(&out)
+        .iter()
+        .map(|f| f["data"]["eventtype"].clone())
+        .collect();
+    assert_eq!(kinds, ["messagereadack", "typing"]);
+    assert_eq!(out.last(), Some(&Out::Delay(40)));
+    let out = f.resume();
+    assert_eq!(frames(&out)[0]["data"]["eventtype"], "messagereceived");
+    assert_eq!(f.resume(), vec![]);
+}
+
+#[test]
+fn replays_gaps_wrong_directions_and_bad_json_get_error_frames() {
+    let mut f = inline(
+        "name: t\nsummary: s\ninitial: a\nstates:\n  a:\n    on:\n      - when: {frame: chat.send}\n        do:\n          - send: {media: chat, eventtype: typing, msg: \"x\"}\n",
+    );
+    f.open();
+    assert_eq!(frames(&f.receive(chat(1, "w1"))).len(), 1);
+    let replay = frames(&f.receive(chat(2, "w1")));
+    assert_eq!(replay[0]["data"]["code"], "replayed_messageid");
+    assert_eq!(replay[0]["data"]["refmessageid"], "w1");
+    // A gap is reported and the frame still acted on.
+    let gap = frames(&f.receive(chat(7, "w7")));
+    assert_eq!(gap[0]["data"]["code"], "sequence_gap");
+    assert_eq!(gap[1]["data"]["eventtype"], "typing");
+    let server_only =
+        json!({"kind": "event", "seq": 8, "messageid": "w8", "data": {"media": "chat"}});
+    assert_eq!(
+        frames(&f.receive(server_only))[0]["data"]["code"],
+        "unexpected_kind"
+    );
+    let out = f.with(|c, env, out| c.receive(env, "{not json", out));
+    assert_eq!(frames(&out)[0]["data"]["code"], "bad_frame");
+    // Every frame in and out is in the transcript, the unparsable one too.
+    let transcript: Vec<Value> = serde_json::from_str(&f.session.transcript()).unwrap();
+    assert!(
+        transcript
+            .iter()
+            .any(|l| l["frame"]["unparsed"] == "{not json")
+    );
+    let outs = transcript.iter().filter(|l| l["dir"] == "out").count();
+    assert_eq!(outs, 1 + 1 + 1 + 2 + 1 + 1, "{transcript:#?}");
+}
+
+#[test]
+fn the_visitors_session_end_closes_and_nothing_follows_the_close() {
+    let mut f = inline(
+        "name: t\nsummary: s\ninitial: a\nstates:\n  a:\n    on:\n      - when: {control: bye}\n        do:\n          - close: {code: 4000, reason: bye}\n          - send: {media: chat, eventtype: typing, msg: \"late\"}\n",
+    );
+    f.open();
+    let end = json!({"kind": "session.end", "seq": 1, "messageid": "e", "data": {}});
+    let out = f.receive(end);
+    assert_eq!(
+        out.last(),
+        Some(&Out::Close {
+            code: 1000,
+            reason: "session ended by visitor".into()
+        })
+    );
+    let mut f = inline(
+        "name: t\nsummary: s\ninitial: a\nstates:\n  a:\n    on:\n      - when: {control: bye}\n        do:\n          - close: {code: 4000, reason: bye}\n          - send: {media: chat, eventtype: typing, msg: \"late\"}\n",
+    );
+    f.open();
+    let out = f.trigger("bye");
+    assert_eq!(
+        out,
+        vec![Out::Close {
+            code: 4000,
+            reason: "bye".into()
+        }]
+    );
+}
+
+#[test]
+fn faults_skip_sequence_numbers_and_replay_earlier_frames() {
+    let mut f = inline(
+        "name: t\nsummary: s\ninitial: a\nstates:\n  a:\n    on:\n      - when: {control: go}\n        do:\n          - send: {media: chat, eventtype: typing, msg: \"one\"}\n          - skip_seq: 2\n          - send: {media: chat, eventtype: typing, msg: \"two\"}\n          - replay: 2\n",
+    );
+    f.open();
+    let out = f.trigger("go");
+    let sent = frames(&out);
+    let seqs: Vec<u64> = sent.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        [2, 5, 2],
+        "welcome was 1; two skipped; the replay repeats 2"
+    );
+    assert_eq!(sent[2], sent[0]);
+}
+
+#[test]
+fn an_id_is_seen_once_and_distinct_ids_are_told_apart() {
+    let mut seen = SeenIds::default();
+    for i in 0..100_000 {
+        assert!(seen.insert(&format!("w{i}")), "w{i}");
+    }
+    for i in (0..100_000).step_by(997) {
+        assert!(!seen.insert(&format!("w{i}")), "w{i}");
+    }
+    assert!(seen.insert(""));
+    assert!(!seen.insert(""));
+}

@@ -1,0 +1,55 @@
+//! The mock's routes: the only modules that know HTTP and WebSocket.
+//!
+//! - [`pages`]: the host page, the preload script and the widget build;
+//! - [`session_api`]: session creation, with CORS for the allowed origins;
+//! - [`ws`]: the channel of one session;
+//! - [`control`]: the control API.
+
+pub mod control;
+pub mod pages;
+pub mod session_api;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::site::{PRELOAD_PATH, WIDGET_PATH};
+use crate::state::AppState;
+
+/// Every route of the mock.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(pages::host_page))
+        .route(PRELOAD_PATH, get(pages::preload))
+        .route(WIDGET_PATH, get(pages::widget))
+        .route(
+            session_api::SESSIONS_PATH,
+            post(session_api::create_session).layer(cors(&state)),
+        )
+        .route(session_api::WS_PATH, get(ws::upgrade))
+        .merge(control::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// CORS for the session API: a page on an allowed origin may call it from
+/// the browser (its answers, errors included, are readable there); any
+/// other origin's preflight gets no grant, so the browser never sends it.
+fn cors(state: &Arc<AppState>) -> CorsLayer {
+    let state = state.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(
+            move |origin: &HeaderValue, _parts| {
+                origin
+                    .to_str()
+                    .is_ok_and(|o| state.gateway.check_origin(Some(o)).is_ok())
+            },
+        ))
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
+}

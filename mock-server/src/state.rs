@@ -1,0 +1,104 @@
+//! What a running mock knows: its configuration and the state every route
+//! shares. The bottom of the mock: routes read it, the server owns it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use jodo_contract::SchemaSet;
+
+use crate::gateway::{Gateway, development_keys};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::session::Sessions;
+use crate::site::{Preload, WidgetBuild};
+use crate::tls::{TlsError, TlsIdentity};
+
+/// Largest WebSocket message or HTTP body the mock accepts.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Everything a mock instance needs.
+#[derive(Debug)]
+pub struct MockConfig {
+    /// The compiled contract.
+    pub schemas: Arc<SchemaSet>,
+    /// Scenario for new sessions.
+    pub scenario: Arc<Scenario>,
+    /// Widget build served to pages.
+    pub widget: WidgetBuild,
+    /// A script the host page runs before its own, if any.
+    pub preload: Option<Preload>,
+    /// Keys and extra origins; the mock adds its own origins at start.
+    pub gateway: Gateway,
+    /// Certificate and key.
+    pub tls: TlsIdentity,
+    /// Folder for per-session JSON-lines transcripts, if any.
+    pub transcripts: Option<std::path::PathBuf>,
+}
+
+/// Why a configuration could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The certificate could not be made.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The default scenario did not load (a broken build).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+}
+
+impl MockConfig {
+    /// The configuration every local use starts from: the `allocated`
+    /// scenario, the reference build, the development keys, a fresh
+    /// self-signed certificate, no preload and no transcript files. Change
+    /// fields with struct update syntax.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the certificate cannot be made.
+    pub fn local(schemas: Arc<SchemaSet>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            scenario: crate::scenario::load("allocated", &schemas)?,
+            schemas,
+            widget: WidgetBuild::reference(),
+            preload: None,
+            gateway: Gateway::new(vec![development_keys()], Vec::new()),
+            tls: TlsIdentity::self_signed()?,
+            transcripts: None,
+        })
+    }
+}
+
+/// State shared by every route.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    /// The compiled contract.
+    pub(crate) schemas: Arc<SchemaSet>,
+    /// Scenario for new sessions; the runner switches it between cases.
+    pub(crate) scenario: RwLock<Arc<Scenario>>,
+    /// Widget build; the runner switches it between builds.
+    pub(crate) widget: RwLock<WidgetBuild>,
+    /// The script run before the host page's own, if any.
+    pub(crate) preload: Option<Preload>,
+    /// Keys and origins.
+    pub(crate) gateway: Gateway,
+    /// Sessions and tokens.
+    pub(crate) sessions: Sessions,
+    /// Built-in scenarios by name, for hints and the control API.
+    pub(crate) library: BTreeMap<String, Arc<Scenario>>,
+}
+
+impl AppState {
+    /// The scenario new sessions get, unless a hint picks another.
+    pub(crate) fn current_scenario(&self) -> Arc<Scenario> {
+        match self.scenario.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Chooses the scenario for sessions created from now on.
+    pub(crate) fn set_scenario(&self, scenario: Arc<Scenario>) {
+        match self.scenario.write() {
+            Ok(mut s) => *s = scenario,
+            Err(poisoned) => *poisoned.into_inner() = scenario,
+        }
+    }
+}
