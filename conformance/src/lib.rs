@@ -32,6 +32,7 @@ pub mod page;
 pub mod probe;
 pub mod report;
 pub mod reporters;
+pub mod run_options;
 pub mod runner;
 pub mod shard;
 pub mod trace;

@@ -5,93 +5,24 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use jodo_contract::schema::SchemaSetError;
-use jodo_contract::{Profile, SchemaSet, clock};
+use jodo_contract::{SchemaSet, clock};
+use jodo_mock::WidgetBuild;
 use jodo_mock::gateway::development_keys;
-use jodo_mock::{StartError, WidgetBuild};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::backend::BackendKind;
-use crate::browser::{BrowserError, BrowserOptions};
-use crate::case::{self, Case, CaseError};
+use crate::case::{self, Case};
 use crate::checks::CheckContext;
 use crate::coverage::Coverage;
 use crate::events::{Clock, Reporter, RunEventKind};
 use crate::executor::duration_ms;
-use crate::known_results::KnownResults;
-use crate::page::Page;
 use crate::report::{
     BrowserInfo, CaseReport, REPORT_VERSION, RunReport, Summary, Timing, WidgetInfo,
 };
-use crate::shard::Shard;
-use crate::verdict::FailFast;
+pub use crate::run_options::{RunError, RunOptions};
 use crate::worker::{self, News, Shared};
-
-/// What to run and where.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Widget build to test; the reference build when absent.
-    pub widget: Option<PathBuf>,
-    /// Case folder; the built-in cases when absent.
-    pub cases_dir: Option<PathBuf>,
-    /// Run only cases whose id contains one of these texts (all when empty).
-    pub filter: Vec<String>,
-    /// Browser to use.
-    pub browser: BrowserOptions,
-    /// The server the cases' sessions run against.
-    pub backend: BackendKind,
-    /// The page the SDK runs in.
-    pub page: Page,
-    /// Contract profile events are checked in.
-    pub profile: Profile,
-    /// Per-case limit overriding each case's own `timeout_ms`.
-    pub case_timeout: Option<Duration>,
-    /// Parallel workers, each with its own backend and browser (0 counts as 1).
-    pub jobs: usize,
-    /// Only this share of the cases, so CI machines can split a run.
-    pub shard: Option<Shard>,
-    /// Stop taking new cases once one ends this way (the cases not run
-    /// are left out of the report).
-    pub fail_fast: Option<FailFast>,
-    /// Known results: cases expected not to pass.
-    pub known: KnownResults,
-}
-
-/// Why a run could not happen (exit code 2).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The contract did not compile (a broken build).
-    #[error("the contract does not load: {0}")]
-    Contract(#[from] SchemaSetError),
-    /// Cases could not be loaded.
-    #[error(transparent)]
-    Cases(#[from] CaseError),
-    /// No case matched the filter.
-    #[error("no case matches {0}")]
-    NoCases(String),
-    /// The widget file could not be read.
-    #[error("cannot read widget build {path}: {source}")]
-    Widget {
-        /// The path given.
-        path: String,
-        /// OS error.
-        source: std::io::Error,
-    },
-    /// The backend did not start.
-    #[error("the mock server did not start: {0}")]
-    Mock(#[from] StartError),
-    /// No browser.
-    #[error(transparent)]
-    Browser(#[from] BrowserError),
-    /// Ctrl-C.
-    #[error("interrupted")]
-    Interrupted,
-}
 
 /// The cases the options select, in id order.
 ///

@@ -18,7 +18,7 @@ use crate::case::{self, Case};
 use crate::checks::{self, CheckContext};
 use crate::executor::{self, HarnessError, duration_ms};
 use crate::report::{BrowserInfo, CaseReport, Outcome, Status};
-use crate::runner::{RunError, RunOptions};
+use crate::run_options::{RunError, RunOptions};
 use crate::trace::{CaseTrace, StepOutcome};
 use crate::verdict;
 

@@ -6,7 +6,7 @@
 //! - [`session`] and [`transcript`]: sessions, channel tokens, resume
 //!   secrets, and what a session keeps of its frames.
 //! - [`conversation`]: a session's protocol, frames in and frames out,
-//!   without a socket.
+//!   without a socket; [`parking`] keeps it while a dropped session waits.
 //! - [`site`]: the widget build, host page and preload script served to browsers.
 //! - [`state`]: the configuration and the state every route shares.
 //! - [`api_error`] and [`origin`]: how the routes say no, and for whom they answer.
@@ -19,6 +19,7 @@ pub mod conversation;
 pub mod gateway;
 pub mod ids;
 pub mod origin;
+pub mod parking;
 mod routes;
 pub mod scenario;
 pub mod server;

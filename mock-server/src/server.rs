@@ -83,6 +83,7 @@ impl MockServer {
             preload: config.preload,
             gateway,
             sessions: Sessions::with_transcripts(config.transcripts.as_deref()),
+            parking: crate::parking::Parking::default(),
             library,
         });
         let app = crate::routes::router(state.clone());

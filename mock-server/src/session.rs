@@ -5,20 +5,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::conversation::Conversation;
 use crate::scenario::{Scenario, Step};
 pub use crate::transcript::Recorded;
 use crate::transcript::Recorder;
-
-/// How long a dropped session waits for the widget to resume it.
-pub const RESUME_GRACE: Duration = Duration::from_secs(30);
 
 /// What the control API asks a live channel to do.
 #[derive(Debug)]
@@ -46,7 +41,6 @@ pub struct Session {
     pub akey: String,
     recorder: Mutex<Recorder>,
     commands: Mutex<Option<mpsc::UnboundedSender<Command>>>,
-    parked: Mutex<Option<(Conversation, Instant)>>,
 }
 
 impl Session {
@@ -91,31 +85,6 @@ impl Session {
         if let Ok(mut r) = self.recorder.lock() {
             r.shrink();
         }
-    }
-
-    /// Keeps the conversation of a dropped channel for [`RESUME_GRACE`].
-    pub fn park(&self, conversation: Conversation) {
-        if let Ok(mut p) = self.parked.lock() {
-            *p = Some((conversation, Instant::now() + RESUME_GRACE));
-        }
-    }
-
-    /// Forgets a parked conversation whose grace period is over, so a
-    /// session nobody resumes does not keep its state for the server's life.
-    pub fn expire_parked(&self) {
-        if let Ok(mut p) = self.parked.lock() {
-            if p.as_ref()
-                .is_some_and(|(_, until)| Instant::now() >= *until)
-            {
-                *p = None;
-            }
-        }
-    }
-
-    /// Takes the parked conversation back, unless its grace period is over.
-    pub fn unpark(&self) -> Option<Conversation> {
-        let (conversation, until) = self.parked.lock().ok()?.take()?;
-        (Instant::now() < until).then_some(conversation)
     }
 
     /// Whether a channel is open.
@@ -207,7 +176,6 @@ impl Sessions {
             akey: akey.to_owned(),
             recorder: Mutex::new(Recorder::new(file)),
             commands: Mutex::new(None),
-            parked: Mutex::new(None),
         });
         let token = crate::ids::random_hex(24);
         if let Ok(mut r) = self.inner.lock() {

@@ -81,6 +81,8 @@ pub(crate) struct AppState {
     pub(crate) gateway: Gateway,
     /// Sessions and tokens.
     pub(crate) sessions: Sessions,
+    /// Conversations of dropped channels, waiting to be resumed.
+    pub(crate) parking: crate::parking::Parking,
     /// Built-in scenarios by name, for hints and the control API.
     pub(crate) library: BTreeMap<String, Arc<Scenario>>,
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::session::BrowserError;
+use super::error::BrowserError;
 
 /// A running driver.
 #[derive(Debug)]

@@ -5,6 +5,8 @@
 //! WebDriver session with the capabilities measured to work here.
 
 pub mod driver;
+pub mod error;
 pub mod session;
 
-pub use session::{Browser, BrowserError, BrowserKind, BrowserOptions};
+pub use error::BrowserError;
+pub use session::{Browser, BrowserKind, BrowserOptions};

@@ -1,96 +1,68 @@
 //! `report.html`: the certification report a person reads, rendered from
 //! the same [`RunReport`] as `report.json`. One file with its styles inline
 //! and no script or external resource, so it can be mailed, archived or
-//! attached to a ticket and still read the same years later.
+//! attached to a ticket and still read the same years later. Built with
+//! maud, which escapes every value it is given.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use similar::{ChangeTag, TextDiff};
 
 use super::{CaseReport, Failure, KillMatrix, Outcome, RunReport, Status, Tone};
-use crate::trace::StepOutcome;
+use crate::case::Step;
+use crate::trace::{StepOutcome, StepRecord};
 
-const STYLE: &str = r#"
-:root { --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; }
-* { box-sizing: border-box; }
-body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:#1f2328; margin:0; background:#fff; }
-main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 60px; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-h2 { font-size: 18px; margin: 32px 0 10px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
-.sub { color: var(--muted); margin: 0 0 20px; }
-.verdict { border-radius: 8px; padding: 16px 20px; margin: 18px 0; color: #fff; }
-.verdict b { font-size: 20px; display:block; }
-.verdict.ok { background: var(--ok); } .verdict.bad { background: var(--bad); } .verdict.warn { background: var(--warn); }
-.facts { display:grid; grid-template-columns: 180px 1fr; gap: 4px 16px; margin: 0; }
-.facts dt { color: var(--muted); } .facts dd { margin:0; word-break: break-all; }
-.scores { display:flex; gap:16px; flex-wrap: wrap; }
-.score { flex:1 1 200px; border:1px solid var(--line); border-radius:8px; padding:12px 16px; background: var(--bg); }
-.score .big { font-size: 28px; font-weight: 600; }
-.bar { height: 8px; background: #e6e9ed; border-radius: 4px; overflow: hidden; margin-top: 6px; }
-.bar > span { display:block; height:100%; background: var(--ok); }
-table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: var(--bg); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.badge { display:inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color:#fff; white-space: nowrap; }
-.good { background: var(--ok); } .bad { background: var(--bad); } .warn { background: var(--warn); } .neutral { background: var(--muted); }
-details.case { border:1px solid var(--line); border-radius: 8px; margin: 8px 0; }
-details.case > summary { cursor: pointer; padding: 8px 12px; list-style: none; display:flex; gap: 10px; align-items: baseline; }
-details.case > summary::-webkit-details-marker { display:none; }
-details.case[open] > summary { border-bottom: 1px solid var(--line); background: var(--bg); }
-.case-body { padding: 8px 14px 12px; }
-.case-title { flex: 1; } .case-id { color: var(--muted); font-family: ui-monospace, monospace; font-size: 12px; }
-.meta { color: var(--muted); font-size: 13px; margin: 4px 0 8px; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
-pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 8px; overflow-x: auto; margin: 4px 0; }
-.diff .del { color: var(--bad); } .diff .ins { color: var(--ok); }
-.check-ok { color: var(--ok); } .check-bad { color: var(--bad); }
-ul.failures { margin: 4px 0 8px 0; padding-left: 18px; overflow-wrap: anywhere; }
-.small { font-size: 12px; color: var(--muted); }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-"#;
+/// The report's styles (`report.css`), inlined.
+const STYLE: &str = include_str!("report.css");
 
 /// Renders the report as one self-contained HTML page.
 pub fn render(report: &RunReport) -> String {
-    let mut h = String::with_capacity(64 * 1024);
-    let s = &report.summary;
-    let _ = write!(
-        h,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Jodo widget conformance — {}</title><style>{STYLE}</style></head><body><main>",
-        esc(&report.widget.file)
-    );
-    let _ = write!(
-        h,
-        "<h1>Jodo widget conformance report</h1><p class=\"sub\">{} checked against {} in the <b>{}</b> profile</p>",
-        esc(&report.widget.file),
-        esc(&report.spec),
-        esc(&report.profile)
-    );
-    verdict(&mut h, report);
-    facts(&mut h, report);
-    scores(&mut h, report);
-    areas(&mut h, report);
-    if let Some(matrix) = &report.kill_matrix {
-        kill_matrix(&mut h, matrix);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Jodo widget conformance — " (report.widget.file) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main {
+                h1 { "Jodo widget conformance report" }
+                p.sub {
+                    (report.widget.file) " checked against " (report.spec) " in the "
+                    b { (report.profile) } " profile"
+                }
+                (verdict(report))
+                (facts(report))
+                (scores(report))
+                (areas(report))
+                @if let Some(matrix) = &report.kill_matrix { (kill_matrix(matrix)) }
+                h2 { "Cases (" (report.summary.total) ")" }
+                @for case in &report.cases { (case_section(case)) }
+                (uncovered(report))
+                footer {
+                    "jodo-conformance " (report.tool_version) " · report format "
+                    (report.report_version)
+                    " · the same results are in report.json (machine-readable) and junit.xml"
+                }
+            } }
+        }
     }
-    let _ = write!(h, "<h2>Cases ({})</h2>", s.total);
-    for case in &report.cases {
-        case_section(&mut h, case);
-    }
-    uncovered(&mut h, report);
-    let _ = writeln!(
-        h,
-        "<footer>jodo-conformance {} · report format {} · the same results are in report.json (machine-readable) and junit.xml</footer></main></body></html>",
-        esc(&report.tool_version),
-        report.report_version
-    );
-    h
+    .into_string()
 }
 
-fn verdict(h: &mut String, report: &RunReport) {
+/// The CSS class of a tone, shared by badges and verdict cells.
+fn tone_class(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Good => "good",
+        Tone::Warn => "warn",
+        Tone::Bad => "bad",
+        Tone::Neutral => "neutral",
+    }
+}
+
+fn verdict(report: &RunReport) -> Markup {
     let s = &report.summary;
     let known = report
         .cases
@@ -127,20 +99,15 @@ fn verdict(h: &mut String, report: &RunReport) {
             "warn",
             "Conforms with listed exceptions".to_owned(),
             format!(
-                "{} of {} cases passed; {} ended as the expectations file lists ({} non-strict).",
-                s.passed, s.total, known, s.non_strict
+                "{} of {} cases passed; {} ended as the expectations file lists ({} non-strict, {} not applicable).",
+                s.passed, s.total, known, s.non_strict, s.not_applicable
             ),
         )
     };
-    let _ = write!(
-        h,
-        "<div class=\"verdict {class}\"><b>{}</b>{}</div>",
-        esc(&title),
-        esc(&detail)
-    );
+    html! { div class={ "verdict " (class) } { b { (title) } (detail) } }
 }
 
-fn facts(h: &mut String, report: &RunReport) {
+fn facts(report: &RunReport) -> Markup {
     let w = &report.widget;
     let rows = [
         ("Widget build", w.file.clone()),
@@ -169,14 +136,13 @@ fn facts(h: &mut String, report: &RunReport) {
         ),
         ("Tool", format!("jodo-conformance {}", report.tool_version)),
     ];
-    h.push_str("<h2>Build under test</h2><dl class=\"facts\">");
-    for (k, v) in rows {
-        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+    html! {
+        h2 { "Build under test" }
+        dl.facts { @for (k, v) in rows { dt { (k) } dd { (v) } } }
     }
-    h.push_str("</dl>");
 }
 
-fn scores(h: &mut String, report: &RunReport) {
+fn scores(report: &RunReport) -> Markup {
     let s = &report.summary;
     let pass = if s.total == 0 {
         0.0
@@ -184,16 +150,6 @@ fn scores(h: &mut String, report: &RunReport) {
         s.passed as f64 / s.total as f64
     };
     let cov = &report.coverage;
-    h.push_str("<h2>Scores</h2><div class=\"scores\">");
-    let _ = write!(
-        h,
-        "<div class=\"score\"><div>Pass score</div><div class=\"big\">{:.0}%</div>\
-         <div class=\"small\">{} of {} cases passed</div>{}</div>",
-        pass * 100.0,
-        s.passed,
-        s.total,
-        bar(pass)
-    );
     let kinds: Vec<String> = crate::coverage::KINDS
         .iter()
         .filter_map(|k| {
@@ -202,318 +158,267 @@ fn scores(h: &mut String, report: &RunReport) {
                 .map(|c| format!("{k}s {}/{}", c.covered, c.total))
         })
         .collect();
-    let _ = write!(
-        h,
-        "<div class=\"score\"><div>Coverage score</div><div class=\"big\">{:.0}%</div>\
-         <div class=\"small\">share of the catalogue these cases exercise: {}</div>{}</div>",
-        cov.score * 100.0,
-        esc(&kinds.join(", ")),
-        bar(cov.score)
-    );
-    h.push_str("</div>");
+    html! {
+        h2 { "Scores" }
+        div.scores {
+            div.score {
+                div { "Pass score" }
+                div.big { (format!("{:.0}%", pass * 100.0)) }
+                div.small { (s.passed) " of " (s.total) " cases passed" }
+                (bar(pass))
+            }
+            div.score {
+                div { "Coverage score" }
+                div.big { (format!("{:.0}%", cov.score * 100.0)) }
+                div.small { "share of the catalogue these cases exercise: " (kinds.join(", ")) }
+                (bar(cov.score))
+            }
+        }
+    }
 }
 
-fn bar(share: f64) -> String {
-    format!(
-        "<div class=\"bar\"><span style=\"width:{:.1}%\"></span></div>",
-        (share * 100.0).clamp(0.0, 100.0)
-    )
+fn bar(share: f64) -> Markup {
+    let width = format!("width:{:.1}%", (share * 100.0).clamp(0.0, 100.0));
+    html! { div.bar { span style=(width) {} } }
 }
 
-fn areas(h: &mut String, report: &RunReport) {
+fn areas(report: &RunReport) -> Markup {
+    const COLUMNS: [(Outcome, &str); 6] = [
+        (Outcome::Pass, "Passed"),
+        (Outcome::NonStrict, "Non-strict"),
+        (Outcome::Fail, "Failed"),
+        (Outcome::Error, "Errored"),
+        (Outcome::Timeout, "Timed out"),
+        (Outcome::NotApplicable, "Not applicable"),
+    ];
     let mut by_area: BTreeMap<&str, [usize; 6]> = BTreeMap::new();
     for c in &report.cases {
         let row = by_area.entry(c.area.as_str()).or_default();
-        let i = match c.outcome {
-            Outcome::Pass => 0,
-            Outcome::NonStrict => 1,
-            Outcome::Fail => 2,
-            Outcome::Error => 3,
-            Outcome::Timeout => 4,
-            Outcome::NotApplicable => 5,
-        };
-        row[i] += 1;
-    }
-    h.push_str(
-        "<h2>Summary by area</h2><table><tr><th>Area</th><th class=\"num\">Cases</th>\
-         <th class=\"num\">Passed</th><th class=\"num\">Non-strict</th><th class=\"num\">Failed</th>\
-         <th class=\"num\">Errored</th><th class=\"num\">Timed out</th><th class=\"num\">Not applicable</th></tr>",
-    );
-    for (area, n) in by_area {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{}</td>",
-            esc(area),
-            n.iter().sum::<usize>()
-        );
-        for v in n {
-            let _ = write!(h, "<td class=\"num\">{v}</td>");
+        if let Some(i) = COLUMNS.iter().position(|(o, _)| *o == c.outcome) {
+            row[i] += 1;
         }
-        h.push_str("</tr>");
     }
-    h.push_str("</table>");
-}
-
-/// The CSS class of a tone, shared by badges and verdict cells.
-fn tone_class(tone: Tone) -> &'static str {
-    match tone {
-        Tone::Good => "good",
-        Tone::Warn => "warn",
-        Tone::Bad => "bad",
-        Tone::Neutral => "neutral",
+    html! {
+        h2 { "Summary by area" }
+        table {
+            tr {
+                th { "Area" } th.num { "Cases" }
+                @for (_, name) in COLUMNS { th.num { (name) } }
+            }
+            @for (area, n) in by_area {
+                tr {
+                    td { (area) } td.num { (n.iter().sum::<usize>()) }
+                    @for v in n { td.num { (v) } }
+                }
+            }
+        }
     }
 }
 
-fn badge(case: &CaseReport) -> String {
-    format!(
-        "<span class=\"badge {}\">{}</span>",
-        tone_class(case.status.tone()),
-        esc(&case.label())
-    )
+fn badge(case: &CaseReport) -> Markup {
+    let class = tone_class(case.status.tone());
+    html! { span class={ "badge " (class) } { (case.label()) } }
 }
 
-fn case_section(h: &mut String, case: &CaseReport) {
-    let open = if case.outcome == Outcome::Pass {
-        ""
-    } else {
-        " open"
+fn case_section(case: &CaseReport) -> Markup {
+    let open = case.outcome != Outcome::Pass;
+    html! {
+        details.case open[open] {
+            summary {
+                (badge(case))
+                span.case-title { (case.title) }
+                span.case-id { (case.id) }
+                span.small { (case.duration_ms) " ms" }
+            }
+            div.case-body {
+                div.meta {
+                    "Spec: " (case.spec) " · area " (case.area) " · mock scenario "
+                    code { (case.scenario) }
+                }
+                @if let Some(reason) = &case.reason { p.check-bad { (reason) } }
+                @if !case.checks.is_empty() {
+                    div {
+                        @for check in &case.checks {
+                            @if check.passed {
+                                span.check-ok { "✓ " (check.name) } " \u{a0} "
+                            } @else {
+                                span.check-bad { "✗ " (check.name) } " \u{a0} "
+                            }
+                        }
+                    }
+                    @for check in case.checks.iter().filter(|c| !c.passed) {
+                        ul.failures { @for f in &check.failures { (failure(&check.name, f)) } }
+                    }
+                }
+                (steps(&case.steps))
+                (trace(case, open))
+            }
+        }
+    }
+}
+
+fn failure(check: &str, f: &Failure) -> Markup {
+    html! {
+        li {
+            b { "[" (check) "] " (f.rule) } ": " (truncate(&f.message, 400))
+            @if let (Some(expected), Some(actual)) = (&f.expected, &f.actual) {
+                pre.diff {
+                    @for change in TextDiff::from_lines(expected.as_str(), actual.as_str()).iter_all_changes() {
+                        @let (class, sign) = match change.tag() {
+                            ChangeTag::Delete => ("del", "- expected "),
+                            ChangeTag::Insert => ("ins", "+ actual   "),
+                            ChangeTag::Equal => ("", "           "),
+                        };
+                        span class=(class) { (sign) (change.value().trim_end_matches('\n')) } "\n"
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A step as people read it.
+fn describe_step(step: &Step) -> String {
+    let want = |r: &Option<serde_json::Value>| {
+        r.as_ref()
+            .map(|r| format!(" → expect {r}"))
+            .unwrap_or_default()
     };
-    let _ = write!(
-        h,
-        "<details class=\"case\"{open}><summary>{}<span class=\"case-title\">{}</span>\
-         <span class=\"case-id\">{}</span><span class=\"small\">{} ms</span></summary><div class=\"case-body\">",
-        badge(case),
-        esc(&case.title),
-        esc(&case.id),
-        case.duration_ms
-    );
-    let _ = write!(
-        h,
-        "<div class=\"meta\">Spec: {} · area {} · mock scenario <code>{}</code></div>",
-        esc(&case.spec),
-        esc(&case.area),
-        esc(&case.scenario)
-    );
-    if let Some(reason) = &case.reason {
-        let _ = write!(h, "<p class=\"check-bad\">{}</p>", esc(reason));
-    }
-    if !case.checks.is_empty() {
-        h.push_str("<div>");
-        for check in &case.checks {
-            if check.passed {
-                let _ = write!(
-                    h,
-                    "<span class=\"check-ok\">✓ {}</span> &nbsp; ",
-                    esc(&check.name)
-                );
-            } else {
-                let _ = write!(
-                    h,
-                    "<span class=\"check-bad\">✗ {}</span> &nbsp; ",
-                    esc(&check.name)
-                );
-            }
+    match step {
+        Step::Call {
+            call,
+            args,
+            returns,
+        } => {
+            let args: Vec<String> = args.iter().map(|a| truncate(&a.to_string(), 60)).collect();
+            format!("call {call}({}){}", args.join(", "), want(returns))
         }
-        h.push_str("</div>");
-        for check in case.checks.iter().filter(|c| !c.passed) {
-            let _ = write!(h, "<ul class=\"failures\">");
-            for f in &check.failures {
-                failure(h, &check.name, f);
-            }
-            h.push_str("</ul>");
-        }
+        Step::Wait { wait, .. } => format!("wait for {wait}"),
+        Step::Control { control } => format!("agent side: {control}"),
+        Step::Eval { eval, returns, .. } => format!("look at the page: {eval}{}", want(returns)),
     }
-    steps(h, case);
-    trace(h, case);
-    h.push_str("</div></details>");
 }
 
-fn failure(h: &mut String, check: &str, f: &Failure) {
-    let _ = write!(
-        h,
-        "<li><b>[{}] {}</b>: {}",
-        esc(check),
-        esc(&f.rule),
-        esc(&truncate(&f.message, 400))
-    );
-    if let (Some(expected), Some(actual)) = (&f.expected, &f.actual) {
-        h.push_str("<pre class=\"diff\">");
-        let diff = TextDiff::from_lines(expected.as_str(), actual.as_str());
-        for change in diff.iter_all_changes() {
-            let (class, sign) = match change.tag() {
-                ChangeTag::Delete => ("del", "- expected "),
-                ChangeTag::Insert => ("ins", "+ actual   "),
-                ChangeTag::Equal => ("", "           "),
-            };
-            let line = change.value().trim_end_matches('\n');
-            let _ = writeln!(h, "<span class=\"{class}\">{sign}{}</span>", esc(line));
+/// What a step did, as people read it.
+fn describe_outcome(outcome: &StepOutcome) -> String {
+    match outcome {
+        StepOutcome::Returned { value, js_type } => format!("returned {value} ({js_type})"),
+        StepOutcome::Threw { message } => format!("threw: {message}"),
+        StepOutcome::Missing { message } => format!("missing: {message}"),
+        StepOutcome::Found { index } => format!("event #{index}"),
+        StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
+        StepOutcome::Skipped => "skipped".into(),
+        StepOutcome::Unfinished => "never finished".into(),
+        StepOutcome::Triggered => "fired".into(),
+        StepOutcome::ControlFailed { message } => format!("not fired: {message}"),
+    }
+}
+
+fn steps(steps: &[StepRecord]) -> Markup {
+    html! {
+        @if !steps.is_empty() {
+            table {
+                tr { th { "#" } th { "Step" } th { "Result" } th.num { "ms" } }
+                @for (i, s) in steps.iter().enumerate() {
+                    tr {
+                        td.num { (i + 1) }
+                        td { code { (describe_step(&s.step)) } }
+                        td { (describe_outcome(&s.outcome)) }
+                        td.num { (s.elapsed_ms) }
+                    }
+                }
+            }
         }
-        h.push_str("</pre>");
     }
-    h.push_str("</li>");
 }
 
-fn steps(h: &mut String, case: &CaseReport) {
-    if case.steps.is_empty() {
-        return;
-    }
-    h.push_str("<table><tr><th>#</th><th>Step</th><th>Result</th><th class=\"num\">ms</th></tr>");
-    for (i, s) in case.steps.iter().enumerate() {
-        let step = match &s.step {
-            crate::case::Step::Call {
-                call,
-                args,
-                returns,
-            } => {
-                let args: Vec<String> = args.iter().map(short_json).collect();
-                let want = returns
-                    .as_ref()
-                    .map(|r| format!(" → expect {r}"))
-                    .unwrap_or_default();
-                format!("call {call}({}){want}", args.join(", "))
-            }
-            crate::case::Step::Wait { wait, .. } => format!("wait for {wait}"),
-            crate::case::Step::Control { control } => format!("agent side: {control}"),
-            crate::case::Step::Eval { eval, returns, .. } => {
-                let want = returns
-                    .as_ref()
-                    .map(|r| format!(" → expect {r}"))
-                    .unwrap_or_default();
-                format!("look at the page: {eval}{want}")
-            }
-        };
-        let result = match &s.outcome {
-            StepOutcome::Returned { value, js_type } => format!("returned {value} ({js_type})"),
-            StepOutcome::Threw { message } => format!("threw: {message}"),
-            StepOutcome::Missing { message } => format!("missing: {message}"),
-            StepOutcome::Found { index } => format!("event #{index}"),
-            StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
-            StepOutcome::Skipped => "skipped".into(),
-            StepOutcome::Unfinished => "never finished".into(),
-            StepOutcome::Triggered => "fired".into(),
-            StepOutcome::ControlFailed { message } => format!("not fired: {message}"),
-        };
-        let _ = write!(
-            h,
-            "<tr><td class=\"num\">{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td></tr>",
-            i + 1,
-            esc(&step),
-            esc(&result),
-            s.elapsed_ms
-        );
-    }
-    h.push_str("</table>");
-}
-
-fn trace(h: &mut String, case: &CaseReport) {
+fn trace(case: &CaseReport, open: bool) -> Markup {
     let events = &case.probe.events;
-    let open = if case.outcome == Outcome::Pass {
-        ""
-    } else {
-        " open"
+    let field = |e: &serde_json::Value, k: &str| {
+        e.get(k)
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_default()
     };
-    let _ = write!(
-        h,
-        "<details{open}><summary>Event trace: {} event(s) received by the callback</summary>",
-        events.len()
-    );
-    if !events.is_empty() {
-        h.push_str("<table><tr><th>#</th><th class=\"num\">ms</th><th>media/eventtype</th><th>status</th><th>msg</th></tr>");
-        for (i, e) in events.iter().enumerate() {
-            let field = |k: &str| {
-                e.event
-                    .get(k)
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| v.to_string())
-                    })
-                    .unwrap_or_default()
-            };
-            let _ = write!(
-                h,
-                "<tr><td class=\"num\">{i}</td><td class=\"num\">{:.0}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                e.at,
-                esc(&crate::checks::event_key(&e.event)),
-                esc(&field("status")),
-                esc(&truncate(&field("msg"), 120))
-            );
+    let raw = serde_json::to_string_pretty(&events.iter().map(|e| &e.event).collect::<Vec<_>>())
+        .unwrap_or_default();
+    html! {
+        details open[open] {
+            summary { "Event trace: " (events.len()) " event(s) received by the callback" }
+            @if !events.is_empty() {
+                table {
+                    tr { th { "#" } th.num { "ms" } th { "media/eventtype" } th { "status" } th { "msg" } }
+                    @for (i, e) in events.iter().enumerate() {
+                        tr {
+                            td.num { (i) }
+                            td.num { (format!("{:.0}", e.at)) }
+                            td { code { (crate::checks::event_key(&e.event)) } }
+                            td { (field(&e.event, "status")) }
+                            td { (truncate(&field(&e.event, "msg"), 120)) }
+                        }
+                    }
+                }
+                details { summary.small { "raw eventdata" } pre { (raw) } }
+            }
         }
-        h.push_str("</table>");
-        let raw =
-            serde_json::to_string_pretty(&events.iter().map(|e| &e.event).collect::<Vec<_>>())
-                .unwrap_or_default();
-        let _ = write!(
-            h,
-            "<details><summary class=\"small\">raw eventdata</summary><pre>{}</pre></details>",
-            esc(&raw)
-        );
     }
-    h.push_str("</details>");
 }
 
 /// The kill matrix: each mutant, the check it breaks, and the cases that
 /// caught it.
-fn kill_matrix(h: &mut String, st: &KillMatrix) {
-    let _ = write!(
-        h,
-        "<h2>Self-test</h2><p>The suite was also run on {} faulty builds, each the reference with one          named fault. {} of them ({:.0} %) were caught by a case whose failure names the broken check;          the reference build {}.</p>",
-        st.mutants.len(),
-        st.killed,
-        st.kill_rate * 100.0,
-        if st.reference_failures.is_empty() {
-            "passed every case".to_owned()
-        } else {
-            format!("failed {}", esc(&st.reference_failures.join(", ")))
+fn kill_matrix(st: &KillMatrix) -> Markup {
+    let reference = if st.reference_failures.is_empty() {
+        "passed every case".to_owned()
+    } else {
+        format!("failed {}", st.reference_failures.join(", "))
+    };
+    html! {
+        h2 { "Self-test" }
+        p {
+            "The suite was also run on " (st.mutants.len()) " faulty builds, each the reference with one \
+             named fault. " (st.killed) " of them (" (format!("{:.0}", st.kill_rate * 100.0))
+            " %) were caught by a case whose failure names the broken check; the reference build "
+            (reference) "."
         }
-    );
-    h.push_str(
-        "<table><tr><th>Mutant</th><th>Area</th><th>Breaks</th><th>Verdict</th><th>Caught by</th></tr>",
-    );
-    for m in &st.mutants {
-        let class = if m.verdict.is_killed() { "good" } else { "bad" };
-        let _ = write!(
-            h,
-            "<tr><td><code>{}</code><div class=\"small\">{}</div></td><td>{}</td><td><code>{}</code></td>\
-             <td class=\"{class}\">{}</td><td class=\"small\">{}</td></tr>",
-            esc(&m.name),
-            esc(&m.summary),
-            esc(&m.area),
-            esc(&m.breaks),
-            m.verdict.label(),
-            esc(&m.caught_by().join(", "))
-        );
+        table {
+            tr { th { "Mutant" } th { "Area" } th { "Breaks" } th { "Verdict" } th { "Caught by" } }
+            @for m in &st.mutants {
+                tr {
+                    td { code { (m.name) } div.small { (m.summary) } }
+                    td { (m.area) }
+                    td { code { (m.breaks) } }
+                    td class=(if m.verdict.is_killed() { "good" } else { "bad" }) { (m.verdict.label()) }
+                    td.small { (m.caught_by().join(", ")) }
+                }
+            }
+        }
     }
-    h.push_str("</table>");
 }
 
-fn uncovered(h: &mut String, report: &RunReport) {
+fn uncovered(report: &RunReport) -> Markup {
     let missing: Vec<_> = report.coverage.uncovered().collect();
-    let _ = write!(
-        h,
-        "<h2>Not exercised</h2><p>{} catalogue entr{} no case of this run exercises; the coverage score counts them against the run.</p>",
-        missing.len(),
-        if missing.len() == 1 { "y" } else { "ies" }
-    );
-    if missing.is_empty() {
-        return;
+    html! {
+        h2 { "Not exercised" }
+        p {
+            (missing.len()) " catalogue entr" (if missing.len() == 1 { "y" } else { "ies" })
+            " no case of this run exercises; the coverage score counts them against the run."
+        }
+        @if !missing.is_empty() {
+            details {
+                summary { "Show them" }
+                table {
+                    tr { th { "Kind" } th { "Entry" } }
+                    @for e in missing { tr { td { (e.kind) } td { code { (e.id) } } } }
+                }
+            }
+        }
     }
-    h.push_str("<details><summary>Show them</summary><table><tr><th>Kind</th><th>Entry</th></tr>");
-    for e in missing {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td><code>{}</code></td></tr>",
-            esc(&e.kind),
-            esc(&e.id)
-        );
-    }
-    h.push_str("</table></details>");
 }
 
-fn short_json(v: &serde_json::Value) -> String {
-    truncate(&v.to_string(), 60)
-}
-
+/// A long value cut, with its length said.
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
@@ -522,31 +427,16 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{cut}… ({} chars)", s.chars().count())
 }
 
-/// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup() {
+    fn values_are_escaped() {
+        let markup = html! { p title=("\"x\"") { ("<a href=\"x\">&'") } }.into_string();
         assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+            markup,
+            "<p title=\"&quot;x&quot;\">&lt;a href=&quot;x&quot;&gt;&amp;'</p>"
         );
     }
 

@@ -18,9 +18,10 @@ use tokio::time::Instant;
 
 use crate::api_error::UpgradeRefusal;
 use crate::conversation::{Conversation, Env, Out, RESUMABLE_CLOSES};
+use crate::parking::RESUME_GRACE;
 use crate::scenario::Fired;
 use crate::scenario::model::Upgrade;
-use crate::session::{Command, RESUME_GRACE, Session};
+use crate::session::{Command, Session};
 use crate::state::{AppState, MAX_FRAME_BYTES};
 
 /// Initial read buffer of a channel; it grows for larger frames.
@@ -84,10 +85,11 @@ pub(crate) async fn upgrade(
             }
             session.detach();
             if !channel.ended {
-                session.park(channel.conv);
+                channel.state.parking.park(&session.id, channel.conv);
+                let state = channel.state;
                 tokio::spawn(async move {
                     tokio::time::sleep(RESUME_GRACE).await;
-                    session.expire_parked();
+                    state.parking.expire(&session.id);
                 });
             }
         })
@@ -116,7 +118,7 @@ fn open_resumed(state: &AppState, secret: &str) -> Result<Opened, UpgradeRefusal
             "unknown or outdated resume secret",
         ))?;
     refused_by_scenario(&session.scenario.api.resume)?;
-    let conversation = session.unpark().ok_or(UpgradeRefusal::new(
+    let conversation = state.parking.unpark(&session.id).ok_or(UpgradeRefusal::new(
         StatusCode::CONFLICT,
         "the session is not waiting to be resumed (still open, ended, or past its grace period)",
     ))?;

@@ -4,98 +4,11 @@
 //! WebSocket task performs them. Keeping it pure makes it testable and keeps
 //! per-session state a small struct.
 
-use std::borrow::Cow;
-
-use jodo_contract::wire::ChatSend;
 use serde_json::{Map, Value};
 
+pub use super::context::{Context, FrameRef};
 use super::model::{Action, Scenario, Trigger};
-
-/// The client frame that fired a transition: a JSON tree, or a plain
-/// `chat.send` read without one (the hot path). The engine reads both the
-/// same way.
-#[derive(Debug, Clone, Copy)]
-pub enum FrameRef<'a> {
-    /// Any frame, parsed.
-    Json(&'a Value),
-    /// A plain chat message.
-    Chat(&'a ChatSend<'a>),
-}
-
-impl<'a> From<&'a Value> for FrameRef<'a> {
-    fn from(v: &'a Value) -> Self {
-        FrameRef::Json(v)
-    }
-}
-
-impl<'a> FrameRef<'a> {
-    fn kind(&self) -> &str {
-        match self {
-            FrameRef::Json(v) => v["kind"].as_str().unwrap_or(""),
-            FrameRef::Chat(_) => jodo_contract::wire::kind::CHAT_SEND,
-        }
-    }
-
-    /// The value at a JSON pointer, as a tree would hold it.
-    fn pointer(&self, pointer: &str) -> Option<Cow<'a, Value>> {
-        match self {
-            FrameRef::Json(v) => v.pointer(pointer).map(Cow::Borrowed),
-            FrameRef::Chat(c) => c.to_value().pointer(pointer).cloned().map(Cow::Owned),
-        }
-    }
-
-    /// The value at a dotted path below `frame`.
-    fn lookup<'p>(&self, mut parts: impl Iterator<Item = &'p str>) -> Option<Found<'a>> {
-        match self {
-            FrameRef::Json(v) => parts.try_fold(*v, |v, key| v.get(key)).map(Found::Json),
-            FrameRef::Chat(c) => {
-                let found = match (parts.next(), parts.next(), parts.next()) {
-                    (Some("messageid"), None, _) => Found::Str(&c.messageid),
-                    (Some("data"), Some("text"), None) => Found::Str(&c.data.text),
-                    (Some("seq"), None, _) => Found::Owned(Value::from(c.seq)),
-                    (first, second, third) => {
-                        let tree = c.to_value();
-                        let found = [first, second, third]
-                            .into_iter()
-                            .flatten()
-                            .chain(parts)
-                            .try_fold(&tree, |v, key| v.get(key))?;
-                        Found::Owned(found.clone())
-                    }
-                };
-                Some(found)
-            }
-        }
-    }
-}
-
-/// What a template path found.
-#[derive(Debug, Clone)]
-pub(crate) enum Found<'a> {
-    /// A value of a tree.
-    Json(&'a Value),
-    /// A string read straight from a frame.
-    Str(&'a str),
-    /// A value made for the lookup.
-    Owned(Value),
-}
-
-impl Found<'_> {
-    /// The text a template puts in place of the path: strings as they
-    /// are, null as nothing, anything else as JSON.
-    pub(crate) fn text(&self) -> Cow<'_, str> {
-        let value = match self {
-            Found::Str(s) => return Cow::Borrowed(s),
-            Found::Json(v) => *v,
-            Found::Owned(v) => v,
-        };
-        match value {
-            Value::String(s) => Cow::Borrowed(s),
-            Value::Null => Cow::Borrowed(""),
-            other => Cow::Owned(other.to_string()),
-        }
-    }
-}
+use super::template::{render_map, render_str};
 
 /// A trigger that happened.
 #[derive(Debug, Clone, Copy)]
@@ -259,79 +172,12 @@ impl Machine {
     }
 }
 
-/// Where `{{name}}` templates are looked up: `frame.…` in the triggering
-/// frame, anything else in the session's variables, then the scenario's.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    /// Variables set during the session (and `systemcallid`).
-    pub session: &'a Map<String, Value>,
-    /// The scenario's own variables.
-    pub scenario: &'a Map<String, Value>,
-    /// The frame that fired the transition, if a frame did.
-    pub frame: Option<FrameRef<'a>>,
-}
-
-impl<'a> Context<'a> {
-    pub(crate) fn lookup(&self, path: &str) -> Option<Found<'a>> {
-        self.lookup_parts(path.split('.'))
-    }
-
-    /// The value at a path already split at its dots.
-    pub(crate) fn lookup_parts<'p>(
-        &self,
-        mut parts: impl Iterator<Item = &'p str>,
-    ) -> Option<Found<'a>> {
-        let first = parts.next()?;
-        if first == "frame" {
-            return self.frame?.lookup(parts);
-        }
-        let root = self
-            .session
-            .get(first)
-            .or_else(|| self.scenario.get(first))?;
-        parts.try_fold(root, |v, key| v.get(key)).map(Found::Json)
-    }
-}
-
-fn render_map(data: &Map<String, Value>, ctx: &Context<'_>) -> Map<String, Value> {
-    data.iter()
-        .map(|(k, v)| (k.clone(), render_value(v, ctx)))
-        .collect()
-}
-
-fn render_value(v: &Value, ctx: &Context<'_>) -> Value {
-    match v {
-        Value::String(s) => Value::String(render_str(s, ctx)),
-        Value::Array(items) => Value::Array(items.iter().map(|i| render_value(i, ctx)).collect()),
-        Value::Object(map) => Value::Object(render_map(map, ctx)),
-        other => other.clone(),
-    }
-}
-
-/// Replaces each `{{dotted.path}}` with the value found in `ctx`; strings are
-/// inserted as they are, other values as JSON, missing paths as nothing.
-pub fn render_str(template: &str, ctx: &Context<'_>) -> String {
-    if !template.contains("{{") {
-        return template.to_owned();
-    }
-    let mut out = String::with_capacity(template.len());
-    for (hole, part) in super::template::split(template) {
-        if !hole {
-            out.push_str(part);
-            continue;
-        }
-        if let Some(found) = ctx.lookup(part) {
-            out.push_str(&found.text());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::load;
     use jodo_contract::SchemaSet;
+    use jodo_contract::wire::ChatSend;
     use serde_json::json;
 
     /// The data of every Send step, parsed.

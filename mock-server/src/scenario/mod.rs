@@ -3,6 +3,7 @@
 //! [`model`] is the file format, [`engine`] runs one session's instance
 //! without any I/O, and this module finds and checks scenario files.
 
+pub mod context;
 pub mod engine;
 pub mod model;
 pub mod template;

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::engine::Context;
+use super::context::Context;
 
 /// A templated event payload: the data as written, and its compiled form.
 #[derive(Debug, Clone)]
@@ -196,6 +196,40 @@ fn escape_into(out: &mut String, s: &str) {
     out.push_str(&s[start..]);
 }
 
+pub(crate) fn render_map(data: &Map<String, Value>, ctx: &Context<'_>) -> Map<String, Value> {
+    data.iter()
+        .map(|(k, v)| (k.clone(), render_value(v, ctx)))
+        .collect()
+}
+
+fn render_value(v: &Value, ctx: &Context<'_>) -> Value {
+    match v {
+        Value::String(s) => Value::String(render_str(s, ctx)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| render_value(i, ctx)).collect()),
+        Value::Object(map) => Value::Object(render_map(map, ctx)),
+        other => other.clone(),
+    }
+}
+
+/// Replaces each `{{dotted.path}}` with the value found in `ctx`; strings are
+/// inserted as they are, other values as JSON, missing paths as nothing.
+pub fn render_str(template: &str, ctx: &Context<'_>) -> String {
+    if !template.contains("{{") {
+        return template.to_owned();
+    }
+    let mut out = String::with_capacity(template.len());
+    for (hole, part) in split(template) {
+        if !hole {
+            out.push_str(part);
+            continue;
+        }
+        if let Some(found) = ctx.lookup(part) {
+            out.push_str(&found.text());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +296,7 @@ mod tests {
             let parsed: Value = serde_json::from_str(&rendered).unwrap();
             let empty = Map::new();
             let ctx = Context { session: &empty, scenario: &empty, frame: Some((&frame).into()) };
-            prop_assert_eq!(&parsed[&key], &json!(super::super::engine::render_str(&template, &ctx)));
+            prop_assert_eq!(&parsed[&key], &json!(super::render_str(&template, &ctx)));
             prop_assert_eq!(&parsed["fixed"], &json!(literal));
         }
     }

@@ -1,0 +1,10 @@
+//! End-to-end: the real mock, real TLS, real chromedriver and headless
+//! Chromium (and Firefox), the real widget build. Needs `chromium`,
+//! `chromium-driver`, `firefox-esr` and `geckodriver` (`.ci/run` installs them).
+
+mod common;
+mod firefox;
+mod robustness;
+mod run;
+mod selftest;
+mod verdicts;
