@@ -119,6 +119,39 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step as people read it in reports, arguments shortened.
+    pub fn describe(&self) -> String {
+        let want = |r: &Option<Value>| {
+            r.as_ref()
+                .map(|r| format!(" → expect {r}"))
+                .unwrap_or_default()
+        };
+        let short = |v: &Value| {
+            let text = v.to_string();
+            if text.chars().count() <= 60 {
+                text
+            } else {
+                let cut: String = text.chars().take(60).collect();
+                format!("{cut}… ({} chars)", text.chars().count())
+            }
+        };
+        match self {
+            Step::Call {
+                call,
+                args,
+                returns,
+            } => {
+                let args: Vec<String> = args.iter().map(short).collect();
+                format!("call {call}({}){}", args.join(", "), want(returns))
+            }
+            Step::Wait { wait, .. } => format!("wait for {wait}"),
+            Step::Control { control } => format!("agent side: {control}"),
+            Step::Eval { eval, returns, .. } => {
+                format!("look at the page: {eval}{}", want(returns))
+            }
+        }
+    }
+
     /// How reports name the step: the method called or the event awaited.
     pub fn label(&self) -> String {
         match self {
@@ -379,44 +412,4 @@ fn expand_repeat(arg: &mut Value) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_cases_load() {
-        let schemas = SchemaSet::embedded().unwrap();
-        let cases = builtin(&schemas).unwrap_or_else(|e| panic!("{e}"));
-        assert!(cases.len() >= 3);
-        let codes = cases.iter().find(|c| c.id == "chat-length-codes").unwrap();
-        let long = codes.steps.iter().find_map(|s| match s {
-            Step::Call {
-                args,
-                returns: Some(r),
-                ..
-            } if r == 3 => args[0].as_str().map(str::len),
-            _ => None,
-        });
-        assert_eq!(long, Some(256));
-    }
-
-    #[test]
-    fn broken_cases_name_the_field() {
-        let schemas = SchemaSet::embedded().unwrap();
-        let bad = "id: x\ntitle: t\narea: a\nscenario: allocated\nsteps:\n  - call: SendChatMesage\n  - call: SendChatMessage\n    returns: 7\n  - wait: chat/nothing\n";
-        let err = parse(bad, "x.yaml", Some("x"), &schemas)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("line 6, at /steps/0/call"), "{err}");
-        assert!(err.contains("/steps/1/returns"), "{err}");
-        assert!(err.contains("/steps/2/wait"), "{err}");
-        let err = parse(
-            "id: y\ntitle: t\narea: a\nscenario: s\nsteps: []\n",
-            "y.yaml",
-            Some("y"),
-            &schemas,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("/steps"), "{err}");
-    }
-}
+mod tests;

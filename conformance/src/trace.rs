@@ -81,6 +81,23 @@ pub enum StepOutcome {
     },
 }
 
+impl StepOutcome {
+    /// What the step did, as people read it in reports.
+    pub fn describe(&self) -> String {
+        match self {
+            StepOutcome::Returned { value, js_type } => format!("returned {value} ({js_type})"),
+            StepOutcome::Threw { message } => format!("threw: {message}"),
+            StepOutcome::Missing { message } => format!("missing: {message}"),
+            StepOutcome::Found { index } => format!("event #{index}"),
+            StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
+            StepOutcome::Skipped => "skipped".into(),
+            StepOutcome::Unfinished => "never finished".into(),
+            StepOutcome::Triggered => "fired".into(),
+            StepOutcome::ControlFailed { message } => format!("not fired: {message}"),
+        }
+    }
+}
+
 /// Everything the probe recorded during a case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeRecord {

@@ -10,8 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use similar::{ChangeTag, TextDiff};
 
 use super::{CaseReport, Failure, KillMatrix, Outcome, RunReport, Status, Tone};
-use crate::case::Step;
-use crate::trace::{StepOutcome, StepRecord};
+use crate::trace::StepRecord;
 
 /// The report's styles (`report.css`), inlined.
 const STYLE: &str = include_str!("report.css");
@@ -277,43 +276,6 @@ fn failure(check: &str, f: &Failure) -> Markup {
     }
 }
 
-/// A step as people read it.
-fn describe_step(step: &Step) -> String {
-    let want = |r: &Option<serde_json::Value>| {
-        r.as_ref()
-            .map(|r| format!(" → expect {r}"))
-            .unwrap_or_default()
-    };
-    match step {
-        Step::Call {
-            call,
-            args,
-            returns,
-        } => {
-            let args: Vec<String> = args.iter().map(|a| truncate(&a.to_string(), 60)).collect();
-            format!("call {call}({}){}", args.join(", "), want(returns))
-        }
-        Step::Wait { wait, .. } => format!("wait for {wait}"),
-        Step::Control { control } => format!("agent side: {control}"),
-        Step::Eval { eval, returns, .. } => format!("look at the page: {eval}{}", want(returns)),
-    }
-}
-
-/// What a step did, as people read it.
-fn describe_outcome(outcome: &StepOutcome) -> String {
-    match outcome {
-        StepOutcome::Returned { value, js_type } => format!("returned {value} ({js_type})"),
-        StepOutcome::Threw { message } => format!("threw: {message}"),
-        StepOutcome::Missing { message } => format!("missing: {message}"),
-        StepOutcome::Found { index } => format!("event #{index}"),
-        StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
-        StepOutcome::Skipped => "skipped".into(),
-        StepOutcome::Unfinished => "never finished".into(),
-        StepOutcome::Triggered => "fired".into(),
-        StepOutcome::ControlFailed { message } => format!("not fired: {message}"),
-    }
-}
-
 fn steps(steps: &[StepRecord]) -> Markup {
     html! {
         @if !steps.is_empty() {
@@ -322,8 +284,8 @@ fn steps(steps: &[StepRecord]) -> Markup {
                 @for (i, s) in steps.iter().enumerate() {
                     tr {
                         td.num { (i + 1) }
-                        td { code { (describe_step(&s.step)) } }
-                        td { (describe_outcome(&s.outcome)) }
+                        td { code { (s.step.describe()) } }
+                        td { (s.outcome.describe()) }
                         td.num { (s.elapsed_ms) }
                     }
                 }
