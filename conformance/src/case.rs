@@ -298,13 +298,14 @@ pub fn parse(
         origin: origin.to_owned(),
         problems,
     };
-    let (value, positions) =
-        jodo_contract::yaml::parse(text).map_err(|e| invalid(vec![e.to_string()]))?;
-    let errors = positions.describe_errors(&schemas.validate("case.schema.json", &value));
-    if !errors.is_empty() {
-        return Err(invalid(errors));
-    }
-    let mut case: Case = serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
+    use jodo_contract::checked::{self, CheckedError};
+    let checked::Checked {
+        value: mut case,
+        positions,
+    } = checked::load::<Case>(text, "case.schema.json", schemas).map_err(|e| match e {
+        CheckedError::Syntax(e) => invalid(vec![e.to_string()]),
+        CheckedError::Invalid(problems) => invalid(problems),
+    })?;
     let mut problems = Vec::new();
     if let Some(id) = file_id {
         if id != case.id {

@@ -43,7 +43,7 @@ pub enum KnownResultsError {
         /// The file.
         path: String,
         /// The parser's error, with its line.
-        source: serde_norway::Error,
+        source: jodo_contract::yaml::YamlError,
     },
 }
 
@@ -68,11 +68,11 @@ impl KnownResults {
     ///
     /// # Errors
     /// The parser's error, which names the line.
-    pub fn parse(text: &str) -> Result<Self, serde_norway::Error> {
+    pub fn parse(text: &str) -> Result<Self, jodo_contract::yaml::YamlError> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        let by_case: BTreeMap<String, Outcome> = serde_norway::from_str(text)?;
+        let by_case: BTreeMap<String, Outcome> = jodo_contract::yaml::from_str(text)?;
         Ok(Self { by_case })
     }
 

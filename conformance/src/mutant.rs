@@ -105,13 +105,9 @@ pub fn parse(
         origin: origin.to_owned(),
         problems,
     };
-    let (value, positions) =
-        jodo_contract::yaml::parse(text).map_err(|e| invalid(e.to_string()))?;
-    let errors = positions.describe_errors(&schemas.validate("mutant.schema.json", &value));
-    if !errors.is_empty() {
-        return Err(invalid(errors.join("; ")));
-    }
-    let mutant: Mutant = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    let mutant: Mutant = jodo_contract::checked::load(text, "mutant.schema.json", schemas)
+        .map_err(|e| invalid(e.to_string()))?
+        .value;
     if let Some(name) = file_name {
         if name != mutant.name {
             return Err(invalid(format!(

@@ -20,7 +20,7 @@ pub enum CatalogError {
     Missing,
     /// The YAML does not match the catalogue's shape.
     #[error("schemas/catalog.yaml is malformed: {0}")]
-    Malformed(#[from] serde_norway::Error),
+    Malformed(#[from] crate::yaml::YamlError),
 }
 
 /// Who produces an event.
@@ -243,7 +243,7 @@ impl Catalog {
     /// # Errors
     /// [`CatalogError::Malformed`] with the YAML location.
     pub fn from_yaml(text: &str) -> Result<Self, CatalogError> {
-        Ok(serde_norway::from_str(text)?)
+        Ok(crate::yaml::from_str(text)?)
     }
 
     /// The entry for a pair in its canonical spelling.

@@ -37,40 +37,35 @@ pub fn rfc3339_now_shared() -> std::sync::Arc<str> {
     })
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+const RFC3339: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+/// `YYYY-MM-DD HH:MM:SS`.
+const EVENTDATA: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+
+/// Formats seconds since the Unix epoch in UTC. The calendar is the `time`
+/// crate's: the mock formats the time once a second (see
+/// [`rfc3339_now_shared`]), so its cost does not matter and a maintained
+/// calendar beats hand-written arithmetic.
+fn format(secs: u64, form: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
+    /// 9999-12-31 23:59:59 UTC, the last second both forms can write.
+    const LAST: i64 = 253_402_300_799;
+    let secs = i64::try_from(secs).unwrap_or(LAST).min(LAST);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(form).ok())
+        .unwrap_or_default()
+}
+
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    format(secs, RFC3339)
 }
 
 /// Formats seconds since the Unix epoch in the eventdata form, `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn eventdata_form(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
-}
-
-/// Splits Unix seconds into a proleptic Gregorian UTC date and time
-/// (Howard Hinnant's days-from-civil inverse).
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
+    format(secs, EVENTDATA)
 }
 
 #[cfg(test)]
@@ -83,5 +78,6 @@ mod tests {
         // 2024-02-29 12:34:56 UTC, a leap day.
         assert_eq!(rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
         assert_eq!(eventdata_form(1_755_777_169), "2025-08-21 11:52:49");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
     }
 }

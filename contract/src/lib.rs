@@ -8,13 +8,15 @@
 //! - [`schema`]: every JSON Schema of the contract, compiled once, with
 //!   errors that name the JSON pointer and the catalogue entry.
 //! - [`wire`]: frame types of the widget ↔ server protocol.
-//! - [`yaml`]: YAML with line numbers, for errors people can act on.
+//! - [`yaml`]: YAML with line numbers, for errors people can act on, and
+//!   [`checked`]: a data file read through its schema into its type.
 //! - [`generate`]: per-event schemas derived from the catalogue.
 //! - [`profile`]: strict and compat readings of the contract.
 //! - [`clock`]: the timestamp forms the contract fixes.
 
 pub mod bundle;
 pub mod catalog;
+pub mod checked;
 pub mod clock;
 pub mod generate;
 pub mod profile;

@@ -6,6 +6,8 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
 
 /// One akey/skey pair a host page may use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,10 +257,11 @@ impl Gateway {
             path: shown.clone(),
             source,
         })?;
-        let file: KeyFile = serde_norway::from_str(&text).map_err(|e| KeyFileError::Malformed {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
+        let file: KeyFile =
+            jodo_contract::yaml::from_str(&text).map_err(|e| KeyFileError::Malformed {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
         if file.keys.is_empty() {
             return Err(KeyFileError::Empty { path: shown });
         }
@@ -292,24 +295,21 @@ impl Gateway {
         }
     }
 
-    /// Whether the key pair is known. Compares every pair in full so the
-    /// time taken does not depend on where a guess first differs.
+    /// Whether the key pair is known. Every pair is compared in full, in
+    /// constant time (subtle), over SHA-256 digests so that neither where
+    /// a guess first differs nor its length shows in the time taken.
     pub fn check_keys(&self, akey: &str, skey: &str) -> Result<(), Refusal> {
-        let mut found = false;
+        let (akey, skey) = (Sha256::digest(akey), Sha256::digest(skey));
+        let mut found = Choice::from(0);
         for k in &self.keys {
-            found |= constant_eq(&k.akey, akey) & constant_eq(&k.skey, skey);
+            found |= Sha256::digest(&k.akey).ct_eq(&akey) & Sha256::digest(&k.skey).ct_eq(&skey);
         }
-        if found { Ok(()) } else { Err(Refusal::BadKeys) }
+        if bool::from(found) {
+            Ok(())
+        } else {
+            Err(Refusal::BadKeys)
+        }
     }
-}
-
-fn constant_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
 }
 
 #[cfg(test)]

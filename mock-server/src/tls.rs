@@ -97,10 +97,11 @@ impl TlsIdentity {
 
     /// SHA-256 of the leaf certificate, as colon-separated hex, for the banner.
     pub fn fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.chain[0].as_ref());
-        digest
-            .iter()
-            .map(|b| format!("{b:02X}"))
+        let hex = hex::encode_upper(Sha256::digest(self.chain[0].as_ref()));
+        // Pairs of digits joined with colons, as browsers show fingerprints.
+        hex.as_bytes()
+            .chunks(2)
+            .map(|pair| std::str::from_utf8(pair).unwrap_or_default())
             .collect::<Vec<_>>()
             .join(":")
     }
@@ -137,4 +138,20 @@ pub fn client_trusting(cert_der: &[u8]) -> Result<Arc<rustls::ClientConfig>, Tls
         .with_no_client_auth();
     client.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(client))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fingerprint_is_the_certificates_sha256_in_colon_pairs() {
+        use sha2::{Digest, Sha256};
+        let id = super::TlsIdentity::self_signed().unwrap();
+        let shown = id.fingerprint();
+        assert_eq!(shown.len(), 32 * 3 - 1, "{shown}");
+        let digits: String = shown.split(':').collect();
+        assert_eq!(
+            digits,
+            hex::encode_upper(Sha256::digest(id.certificate_der()))
+        );
+    }
 }

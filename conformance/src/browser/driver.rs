@@ -22,12 +22,10 @@ pub struct Driver {
     port: u16,
 }
 
-/// Finds an executable on `PATH`.
+/// Finds an executable on `PATH` (the `which` crate: it also checks the
+/// file is executable, which the hand-written search did not).
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
+    which::which(name).ok()
 }
 
 impl Driver {

@@ -98,22 +98,21 @@ pub fn load(name_or_path: &str, schemas: &SchemaSet) -> Result<Arc<Scenario>, Sc
 /// # Errors
 /// [`ScenarioError::Syntax`] or [`ScenarioError::Invalid`] naming each problem.
 pub fn parse(text: &str, origin: &str, schemas: &SchemaSet) -> Result<Scenario, ScenarioError> {
-    let (value, positions) =
-        jodo_contract::yaml::parse(text).map_err(|e| ScenarioError::Syntax {
-            origin: origin.to_owned(),
-            message: e.to_string(),
-        })?;
+    use jodo_contract::checked::{self, CheckedError};
     let invalid = |problems| ScenarioError::Invalid {
         origin: origin.to_owned(),
         problems,
     };
-    let schema_errors =
-        positions.describe_errors(&schemas.validate("scenario.schema.json", &value));
-    if !schema_errors.is_empty() {
-        return Err(invalid(schema_errors));
-    }
-    let scenario: Scenario =
-        serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
+    let checked::Checked {
+        value: scenario,
+        positions,
+    } = checked::load::<Scenario>(text, "scenario.schema.json", schemas).map_err(|e| match e {
+        CheckedError::Syntax(e) => ScenarioError::Syntax {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        },
+        CheckedError::Invalid(problems) => invalid(problems),
+    })?;
     let problems: Vec<String> = scenario
         .consistency_problems(schemas)
         .into_iter()
