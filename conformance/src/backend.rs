@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use jodo_mock::scenario::{self, Scenario, ScenarioError};
 use jodo_mock::{MockConfig, MockServer, Preload, StartError, TriggerError, WidgetBuild};
 
@@ -95,7 +95,7 @@ impl BackendKind {
     /// [`StartError`] when it does not come up.
     pub async fn start(
         &self,
-        schemas: &Arc<SchemaSet>,
+        schemas: &Arc<Contract>,
         widget: &WidgetBuild,
         preload: &Preload,
     ) -> Result<Box<dyn Backend>, StartError> {
@@ -113,7 +113,7 @@ impl BackendKind {
 #[derive(Debug)]
 pub struct MockBackend {
     mock: MockServer,
-    schemas: Arc<SchemaSet>,
+    schemas: Arc<Contract>,
 }
 
 impl MockBackend {
@@ -122,7 +122,7 @@ impl MockBackend {
     /// # Errors
     /// [`StartError`] when it does not come up.
     pub async fn start(
-        schemas: Arc<SchemaSet>,
+        schemas: Arc<Contract>,
         widget: WidgetBuild,
         preload: Preload,
     ) -> Result<Self, StartError> {

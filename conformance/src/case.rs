@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use include_dir::{Dir, include_dir};
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -232,7 +232,7 @@ pub enum CaseError {
 ///
 /// # Errors
 /// [`CaseError::Invalid`] for a broken built-in case (a test loads them all).
-pub fn builtin(schemas: &SchemaSet) -> Result<Vec<Case>, CaseError> {
+pub fn builtin(schemas: &Contract) -> Result<Vec<Case>, CaseError> {
     let mut cases = Vec::new();
     for file in BUILTIN.files() {
         let name = file.path().to_string_lossy().into_owned();
@@ -259,7 +259,7 @@ pub fn golden_path(dir: &Path, id: &str) -> std::path::PathBuf {
 ///
 /// # Errors
 /// [`CaseError`] for an unreadable directory or a broken case.
-pub fn from_dir(dir: &Path, schemas: &SchemaSet) -> Result<Vec<Case>, CaseError> {
+pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Case>, CaseError> {
     let read_err = |source| CaseError::Read {
         path: dir.display().to_string(),
         source,
@@ -292,7 +292,7 @@ pub fn parse(
     text: &str,
     origin: &str,
     file_id: Option<&str>,
-    schemas: &SchemaSet,
+    schemas: &Contract,
 ) -> Result<Case, CaseError> {
     let invalid = |problems| CaseError::Invalid {
         origin: origin.to_owned(),

@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn counts_what_the_cases_exercise() {
-        let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+        let schemas = jodo_contract::Contract::embedded().unwrap();
         let case = |id: &str, text: &str| {
             crate::case::parse(text, &format!("{id}.yaml"), Some(id), &schemas).unwrap()
         };

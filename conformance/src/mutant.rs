@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use include_dir::{Dir, include_dir};
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use serde::{Deserialize, Serialize};
 
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../fixtures/mutants");
@@ -99,7 +99,7 @@ pub fn parse(
     text: &str,
     origin: &str,
     file_name: Option<&str>,
-    schemas: &SchemaSet,
+    schemas: &Contract,
 ) -> Result<Mutant, MutantError> {
     let invalid = |problems: String| MutantError::Invalid {
         origin: origin.to_owned(),
@@ -123,7 +123,7 @@ pub fn parse(
 ///
 /// # Errors
 /// [`MutantError`] for a file that is not a valid mutant.
-pub fn builtin(schemas: &SchemaSet) -> Result<Vec<Mutant>, MutantError> {
+pub fn builtin(schemas: &Contract) -> Result<Vec<Mutant>, MutantError> {
     let mut mutants = Vec::new();
     for file in BUILTIN.files() {
         let name = file.path().to_string_lossy().into_owned();
@@ -140,7 +140,7 @@ pub fn builtin(schemas: &SchemaSet) -> Result<Vec<Mutant>, MutantError> {
 ///
 /// # Errors
 /// [`MutantError`] for an unreadable folder or an invalid file.
-pub fn from_dir(dir: &Path, schemas: &SchemaSet) -> Result<Vec<Mutant>, MutantError> {
+pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Mutant>, MutantError> {
     let read_err = |path: &Path| {
         let path = path.display().to_string();
         move |source| MutantError::Read { path, source }
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn every_builtin_mutant_applies_to_the_reference_and_changes_it() {
-        let schemas = SchemaSet::embedded().unwrap();
+        let schemas = Contract::embedded().unwrap();
         let mutants = builtin(&schemas).unwrap_or_else(|e| panic!("{e}"));
         assert!(mutants.len() >= 30, "{}", mutants.len());
         for m in &mutants {
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_stale_or_malformed_mutant_is_an_error_that_says_why() {
-        let schemas = SchemaSet::embedded().unwrap();
+        let schemas = Contract::embedded().unwrap();
         let text = "name: gone\narea: schema\nbreaks: schema\nsummary: s\nedits:\n  - find: \"no such text\"\n    replace: x\n";
         let m = parse(text, "gone.yaml", Some("gone"), &schemas).unwrap();
         let err = m.apply(REFERENCE).unwrap_err().to_string();

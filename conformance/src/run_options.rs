@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jodo_contract::{Profile, SchemaSetError};
+use jodo_contract::{ContractError, Profile};
 use jodo_mock::StartError;
 
 use crate::backend::BackendKind;
@@ -50,7 +50,7 @@ pub struct RunOptions {
 pub enum RunError {
     /// The contract did not compile (a broken build).
     #[error("the contract does not load: {0}")]
-    Contract(#[from] SchemaSetError),
+    Contract(#[from] ContractError),
     /// Cases could not be loaded.
     #[error(transparent)]
     Cases(#[from] CaseError),

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use jodo_contract::{SchemaSet, clock};
+use jodo_contract::{Contract, clock};
 use jodo_mock::WidgetBuild;
 use jodo_mock::gateway::development_keys;
 use sha2::{Digest, Sha256};
@@ -28,7 +28,7 @@ use crate::worker::{self, News, Shared};
 ///
 /// # Errors
 /// [`RunError`] when they cannot be read or none is left.
-pub fn select_cases(options: &RunOptions, schemas: &SchemaSet) -> Result<Vec<Case>, RunError> {
+pub fn select_cases(options: &RunOptions, schemas: &Contract) -> Result<Vec<Case>, RunError> {
     let mut cases = match &options.cases_dir {
         Some(dir) => case::from_dir(dir, schemas)?,
         None => case::builtin(schemas)?,
@@ -65,7 +65,7 @@ pub async fn run(
     let mut interrupt = std::pin::pin!(interrupt);
     let started_at = clock::rfc3339_now();
     let clock = Clock::start();
-    let schemas = Arc::new(SchemaSet::embedded()?);
+    let schemas = Arc::new(Contract::embedded()?);
     let cases = select_cases(options, &schemas)?;
     let widget = match &options.widget {
         Some(path) => WidgetBuild::from_file(path).map_err(|source| RunError::Widget {

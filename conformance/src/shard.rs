@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn shards_partition_the_cases() {
-        let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+        let schemas = jodo_contract::Contract::embedded().unwrap();
         let all = crate::case::builtin(&schemas).unwrap();
         let mut seen: Vec<String> = Vec::new();
         for k in 1..=3 {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use jodo_contract::{Profile, SchemaError, SchemaSet, UnknownKind};
+use jodo_contract::{Contract, Profile, SchemaError, UnknownKind};
 use serde_json::Value;
 
 /// Result of validating a whole input.
@@ -53,7 +53,7 @@ pub enum ValidateError {
 /// # Errors
 /// [`ValidateError`] when the input is empty or `kind` is unknown.
 pub fn run(
-    schemas: &SchemaSet,
+    schemas: &Contract,
     input: &str,
     label: &str,
     kind: &str,
@@ -114,14 +114,14 @@ pub fn run(
 }
 
 /// For a method taking one argument, a bare value stands for `[value]`.
-fn wrap_single_argument(schemas: &SchemaSet, kind: &str, doc: Value) -> Value {
+fn wrap_single_argument(schemas: &Contract, kind: &str, doc: Value) -> Value {
     match schemas.catalog().method(kind) {
         Some(m) if m.params.len() == 1 && !doc.is_array() => Value::Array(vec![doc]),
         _ => doc,
     }
 }
 
-fn describe_entry(schemas: &SchemaSet, entry: &str) -> String {
+fn describe_entry(schemas: &Contract, entry: &str) -> String {
     let catalog = schemas.catalog();
     if let Some((media, eventtype)) = entry.split_once('/') {
         if let Some(e) = catalog.event(media, eventtype) {
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn one_document_and_json_lines() {
-        let s = SchemaSet::embedded().unwrap();
+        let s = Contract::embedded().unwrap();
         let good = r#"{"media":"chat","eventtype":"typing","messageid":"a","timestamp":"2025-08-21 11:52:49"}"#;
         let bad = r#"{"media":"chat","eventtype":"typing","messageid":"","timestamp":"2025-08-21 11:52:49"}"#;
         let one = run(&s, good, "x", "eventdata", Profile::Strict).unwrap();
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn method_arguments_and_unknown_kinds() {
-        let s = SchemaSet::embedded().unwrap();
+        let s = Contract::embedded().unwrap();
         let http = run(
             &s,
             r#""http://example.test/a.pdf""#,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jodo_contract::{Profile, SchemaSet};
+use jodo_contract::{Contract, Profile};
 use jodo_mock::{Preload, WidgetBuild};
 use tokio::sync::mpsc;
 
@@ -49,7 +49,7 @@ pub(crate) struct Shared<'a> {
     /// The run's options.
     pub options: &'a RunOptions,
     /// The compiled contract.
-    pub schemas: &'a Arc<SchemaSet>,
+    pub schemas: &'a Arc<Contract>,
     /// The build under test.
     pub widget: &'a WidgetBuild,
     /// The probe, as backends preload it.

@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use jodo_conformance::backend::{Backend, MockBackend};
 use jodo_conformance::browser::{Browser, BrowserKind, BrowserOptions};
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use jodo_mock::WidgetBuild;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
 use serde_json::{Value, json};
 
 /// The limit, read from the catalogue rather than repeated here.
-fn max_chars(schemas: &SchemaSet) -> usize {
+fn max_chars(schemas: &Contract) -> usize {
     schemas
         .catalog()
         .method("SendChatMessage")
@@ -63,13 +63,13 @@ struct Page {
     rt: tokio::runtime::Runtime,
     mock: Box<dyn Backend>,
     browser: Browser,
-    schemas: Arc<SchemaSet>,
+    schemas: Arc<Contract>,
 }
 
 impl Page {
     fn open(widget: WidgetBuild) -> Self {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let schemas = Arc::new(SchemaSet::embedded().unwrap());
+        let schemas = Arc::new(Contract::embedded().unwrap());
         let (mock, browser) = rt.block_on(async {
             let mock: Box<dyn Backend> = Box::new(
                 MockBackend::start(schemas.clone(), widget, jodo_conformance::probe::preload())

@@ -9,7 +9,7 @@ use jodo_conformance::report::{
     Summary, Timing, WidgetInfo, html, junit,
 };
 use jodo_conformance::reporters::console;
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 
 /// A case of each status, with the outcome that leads to it.
 fn cases() -> Vec<CaseReport> {
@@ -66,7 +66,7 @@ fn cases() -> Vec<CaseReport> {
 }
 
 fn report() -> RunReport {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     let cases = cases();
     RunReport {
         report_version: REPORT_VERSION,
@@ -109,7 +109,7 @@ fn each_status_renders_alike_in_the_console_junit_html_and_json() {
     let junit = junit::render(&report);
     let html = html::render(&report);
     let json = serde_json::to_value(&report).unwrap();
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     assert_eq!(schemas.validate("report.schema.json", &json), vec![]);
     let mut console_text = String::new();
     for (i, case) in report.cases.iter().enumerate() {

@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn method_and_event_frames_are_widget_frames_and_every_widget_frame_has_a_sender() {
         let cat = Catalog::embedded().unwrap();
-        let schemas = crate::SchemaSet::embedded().unwrap();
+        let schemas = crate::Contract::embedded().unwrap();
         let senders = cat
             .methods
             .iter()

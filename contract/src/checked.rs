@@ -6,7 +6,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::SchemaSet;
+use crate::Contract;
 use crate::yaml::{self, Positions, YamlError};
 
 /// A data file, read and checked against its schema.
@@ -36,7 +36,7 @@ pub enum CheckedError {
 pub fn load<T: DeserializeOwned>(
     text: &str,
     schema: &str,
-    schemas: &SchemaSet,
+    schemas: &Contract,
 ) -> Result<Checked<T>, CheckedError> {
     let (value, positions) = yaml::parse(text)?;
     let errors = positions.describe_errors(&schemas.validate(schema, &value));

@@ -5,8 +5,9 @@
 //!   binaries carry the contract they were built against.
 //! - [`catalog`]: the catalogue of methods, events, status codes and
 //!   external-data fields; the only list of them in the project.
-//! - [`schema`]: every JSON Schema of the contract, compiled once, with
-//!   errors that name the JSON pointer and the catalogue entry.
+//! - [`schema`]: the [`Contract`]: the catalogue and every JSON Schema,
+//!   compiled once, with errors that name the JSON pointer and the
+//!   catalogue entry.
 //! - [`wire`]: frame types of the widget ↔ server protocol.
 //! - [`yaml`]: YAML with line numbers, for errors people can act on, and
 //!   [`checked`]: a data file read through its schema into its type.
@@ -26,4 +27,4 @@ pub mod yaml;
 
 pub use catalog::{Catalog, EventEntry, MethodEntry};
 pub use profile::Profile;
-pub use schema::{Direction, SchemaError, SchemaSet, SchemaSetError, UnknownKind};
+pub use schema::{Contract, ContractError, Direction, SchemaError, UnknownKind};

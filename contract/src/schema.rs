@@ -1,4 +1,5 @@
-//! Every JSON Schema of the contract, compiled once.
+//! The contract, compiled once: the catalogue and every JSON Schema of
+//! `schemas/`, as one [`Contract`] the mock, the runner and the tests hold.
 //!
 //! Schemas refer to each other by relative `$ref`; all of them are loaded
 //! into one offline registry under their `$id`, so validation never touches
@@ -19,7 +20,7 @@ use crate::wire::kind;
 
 /// Why the schema set could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum SchemaSetError {
+pub enum ContractError {
     /// The catalogue did not load.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -82,7 +83,7 @@ impl std::fmt::Display for SchemaError {
 }
 
 /// The compiled contract: the catalogue plus a validator per schema file.
-pub struct SchemaSet {
+pub struct Contract {
     catalog: Catalog,
     validators: BTreeMap<String, Validator>,
     frame_directions: BTreeMap<String, Direction>,
@@ -99,25 +100,25 @@ pub enum Direction {
     Widget,
 }
 
-impl std::fmt::Debug for SchemaSet {
+impl std::fmt::Debug for Contract {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SchemaSet")
+        f.debug_struct("Contract")
             .field("schemas", &self.validators.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
-impl SchemaSet {
+impl Contract {
     /// Compiles the schemas built into this binary.
     ///
     /// # Errors
-    /// [`SchemaSetError`] naming the file that does not parse or compile.
-    pub fn embedded() -> Result<Self, SchemaSetError> {
+    /// [`ContractError`] naming the file that does not parse or compile.
+    pub fn embedded() -> Result<Self, ContractError> {
         let catalog = Catalog::embedded()?;
         let mut docs = Vec::new();
         for (path, text) in bundle::json_schemas() {
             let value: Value =
-                serde_json::from_str(text).map_err(|source| SchemaSetError::NotJson {
+                serde_json::from_str(text).map_err(|source| ContractError::NotJson {
                     path: path.to_owned(),
                     source,
                 })?;
@@ -129,7 +130,7 @@ impl SchemaSet {
                     .map(|(path, value)| (format!("{SCHEMA_BASE}{path}"), value.clone())),
             )
             .and_then(|b| b.prepare())
-            .map_err(|e| SchemaSetError::Compile {
+            .map_err(|e| ContractError::Compile {
                 path: "(registry)".into(),
                 message: e.to_string(),
             })?;
@@ -145,7 +146,7 @@ impl SchemaSet {
                     Some("server") => Direction::Server,
                     Some("widget") => Direction::Widget,
                     _ => {
-                        return Err(SchemaSetError::Compile {
+                        return Err(ContractError::Compile {
                             path: path.clone(),
                             message: "x-direction must be \"server\" or \"widget\"".into(),
                         });
@@ -161,7 +162,7 @@ impl SchemaSet {
                 .with_base_uri(format!("{SCHEMA_BASE}{path}"))
                 .should_validate_formats(true)
                 .build(value)
-                .map_err(|e| SchemaSetError::Compile {
+                .map_err(|e| ContractError::Compile {
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
@@ -369,7 +370,7 @@ impl SchemaSet {
     }
 }
 
-impl SchemaSet {
+impl Contract {
     /// Validates the `data` of an `event` frame: a server-driven event of
     /// the catalogue with exactly its payload. Pointers are into the frame.
     pub fn validate_server_event(&self, data: &Value) -> Vec<SchemaError> {

@@ -330,8 +330,8 @@ mod tests {
             })
     }
 
-    static SCHEMAS: std::sync::LazyLock<crate::SchemaSet> =
-        std::sync::LazyLock::new(|| crate::SchemaSet::embedded().unwrap());
+    static SCHEMAS: std::sync::LazyLock<crate::Contract> =
+        std::sync::LazyLock::new(|| crate::Contract::embedded().unwrap());
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]

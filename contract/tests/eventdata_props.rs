@@ -5,14 +5,14 @@
 use std::sync::OnceLock;
 
 use jodo_contract::generate;
-use jodo_contract::{EventEntry, Profile, SchemaSet};
+use jodo_contract::{Contract, EventEntry, Profile};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Map, Value, json};
 
-fn schemas() -> &'static SchemaSet {
-    static SET: OnceLock<SchemaSet> = OnceLock::new();
-    SET.get_or_init(|| SchemaSet::embedded().unwrap())
+fn schemas() -> &'static Contract {
+    static SET: OnceLock<Contract> = OnceLock::new();
+    SET.get_or_init(|| Contract::embedded().unwrap())
 }
 
 fn entries() -> Vec<EventEntry> {

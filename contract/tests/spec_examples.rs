@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use jodo_contract::{Profile, SchemaSet};
+use jodo_contract::{Contract, Profile};
 use serde_json::Value;
 
 #[test]
 fn spec_examples_validate_as_their_files_say() {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/events");
     let register = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/AMBIGUITIES.md"),

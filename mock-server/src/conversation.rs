@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use jodo_contract::wire::{self, ChatSend, Head, kind};
-use jodo_contract::{Direction, SchemaSet, clock};
+use jodo_contract::{Contract, Direction, clock};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
@@ -57,7 +57,7 @@ pub enum Out {
 #[derive(Debug, Clone, Copy)]
 pub struct Env<'a> {
     /// The compiled contract.
-    pub schemas: &'a SchemaSet,
+    pub schemas: &'a Contract,
     /// Keys and rate limits.
     pub gateway: &'a Gateway,
     /// The session.
@@ -378,7 +378,7 @@ impl Conversation {
 
 /// Why a parsed frame is refused before the scenario sees it: a
 /// server-only kind, or a schema violation.
-fn refusal_of(schemas: &SchemaSet, raw: &Value, head: &Head<'_>) -> Option<(&'static str, String)> {
+fn refusal_of(schemas: &Contract, raw: &Value, head: &Head<'_>) -> Option<(&'static str, String)> {
     if schemas.frame_direction(head.kind) == Some(Direction::Server) {
         return Some((
             "unexpected_kind",

@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn rate_limit_categories_come_from_the_wire_schemas() {
-        let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+        let schemas = jodo_contract::Contract::embedded().unwrap();
         assert_eq!(schemas.frame_rate_limit("chat.send"), Some("messages"));
         assert_eq!(schemas.frame_rate_limit("media.start"), Some("media"));
         assert_eq!(schemas.frame_rate_limit("chat.readack"), None);

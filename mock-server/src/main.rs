@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 /// arena locks (they showed in the benchmark's profile), mimalloc does not.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use jodo_mock::WidgetBuild;
 use jodo_mock::gateway::{Gateway, development_keys};
 use jodo_mock::tls::TlsIdentity;
@@ -108,7 +108,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let schemas = Arc::new(SchemaSet::embedded()?);
+    let schemas = Arc::new(Contract::embedded()?);
     match cli.command {
         Command::Scenarios(ScenariosCommand::List) => {
             for name in scenario::builtin_names() {
@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(args: ServeArgs, schemas: Arc<SchemaSet>) -> anyhow::Result<ExitCode> {
+async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load(&args.scenario, &schemas)?;
     let widget = match &args.widget {
         Some(path) => WidgetBuild::from_file(path)

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 
 use crate::gateway::{Gateway, development_keys};
 use crate::scenario::{Scenario, ScenarioError};
@@ -19,7 +19,7 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct MockConfig {
     /// The compiled contract.
-    pub schemas: Arc<SchemaSet>,
+    pub schemas: Arc<Contract>,
     /// Scenario for new sessions.
     pub scenario: Arc<Scenario>,
     /// Widget build served to pages.
@@ -53,7 +53,7 @@ impl MockConfig {
     ///
     /// # Errors
     /// [`ConfigError`] when the certificate cannot be made.
-    pub fn local(schemas: Arc<SchemaSet>) -> Result<Self, ConfigError> {
+    pub fn local(schemas: Arc<Contract>) -> Result<Self, ConfigError> {
         Ok(Self {
             scenario: crate::scenario::load("allocated", &schemas)?,
             schemas,
@@ -70,7 +70,7 @@ impl MockConfig {
 #[derive(Debug)]
 pub(crate) struct AppState {
     /// The compiled contract.
-    pub(crate) schemas: Arc<SchemaSet>,
+    pub(crate) schemas: Arc<Contract>,
     /// Scenario for new sessions; the runner switches it between cases.
     pub(crate) scenario: RwLock<Arc<Scenario>>,
     /// Widget build; the runner switches it between builds.

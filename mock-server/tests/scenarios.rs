@@ -254,7 +254,7 @@ async fn every_builtin_scenario_passes_its_selftest() {
 
 #[test]
 fn builtins_send_every_server_driven_event() {
-    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    let schemas = jodo_contract::Contract::embedded().unwrap();
     let mut sent = BTreeSet::new();
     for name in scenario::builtin_names() {
         let sc = scenario::load(&name, &schemas).unwrap();

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn builtin_cases_load() {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     let cases = builtin(&schemas).unwrap_or_else(|e| panic!("{e}"));
     assert!(cases.len() >= 3);
     let codes = cases.iter().find(|c| c.id == "chat-length-codes").unwrap();
@@ -21,7 +21,7 @@ fn builtin_cases_load() {
 
 #[test]
 fn broken_cases_name_the_field() {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     let bad = "id: x\ntitle: t\narea: a\nscenario: allocated\nsteps:\n  - call: SendChatMesage\n  - call: SendChatMessage\n    returns: 7\n  - wait: chat/nothing\n";
     let err = parse(bad, "x.yaml", Some("x"), &schemas)
         .unwrap_err()

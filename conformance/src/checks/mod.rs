@@ -8,7 +8,7 @@ pub mod rules;
 pub mod schema;
 pub mod steps;
 
-use jodo_contract::{Profile, SchemaSet};
+use jodo_contract::{Contract, Profile};
 
 use crate::case::Case;
 use crate::report::CheckResult;
@@ -18,7 +18,7 @@ use crate::trace::CaseTrace;
 #[derive(Debug)]
 pub struct CheckContext<'a> {
     /// The compiled contract.
-    pub schemas: &'a SchemaSet,
+    pub schemas: &'a Contract,
     /// Profile events are checked in.
     pub profile: Profile,
     /// Values that must never appear in eventdata (the page's akey and skey).

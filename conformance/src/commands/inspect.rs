@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use jodo_conformance::coverage::Coverage;
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 
 use crate::cli::{CoverageArgs, ValidateArgs};
 
 /// The contract, or why this build cannot load it.
-fn contract() -> anyhow::Result<SchemaSet> {
-    SchemaSet::embedded().context("the contract does not load")
+fn contract() -> anyhow::Result<Contract> {
+    Contract::embedded().context("the contract does not load")
 }
 
 /// `validate`: 0 every document valid, 1 one is not.

@@ -8,7 +8,7 @@ use jodo_conformance::mutant::{self, Mutant};
 use jodo_conformance::mutation::{self, MutationError, MutationProgress};
 use jodo_conformance::report::{self, KillMatrix, KillVerdict, MutantResult};
 use jodo_conformance::runner::{RunError, RunOptions};
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 
 use crate::cli::SelftestArgs;
 
@@ -35,7 +35,7 @@ impl MutationProgress for Progress {
 
 /// Runs the self-test: 0 the reference passes and every mutant is killed.
 pub async fn exec(args: SelftestArgs) -> anyhow::Result<ExitCode> {
-    let schemas = SchemaSet::embedded().context("the contract does not load")?;
+    let schemas = Contract::embedded().context("the contract does not load")?;
     let mut mutants = match &args.mutants {
         Some(dir) => mutant::from_dir(dir, &schemas)?,
         None => mutant::builtin(&schemas)?,

@@ -74,7 +74,7 @@ pub fn leftovers(marker: &str) -> Vec<String> {
 pub fn read_report(dir: &Path) -> RunReport {
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    let schemas = jodo_contract::Contract::embedded().unwrap();
     assert_eq!(schemas.validate("report.schema.json", &value), vec![]);
     serde_json::from_value(value).unwrap()
 }

@@ -41,7 +41,7 @@ async fn reference_build_passes_every_case_in_chromium() {
             case.checks
         );
     }
-    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    let schemas = jodo_contract::Contract::embedded().unwrap();
     let value = serde_json::to_value(&report).unwrap();
     assert_eq!(schemas.validate("report.schema.json", &value), vec![]);
     assert!(
@@ -109,7 +109,7 @@ fn a_shard_runs_its_share_only() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let report = read_report(dir.path());
     let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
-    let schemas = jodo_contract::SchemaSet::embedded().unwrap();
+    let schemas = jodo_contract::Contract::embedded().unwrap();
     let mut all: Vec<String> = jodo_conformance::case::builtin(&schemas)
         .unwrap()
         .into_iter()

@@ -3,8 +3,8 @@
 use super::*;
 use serde_json::json;
 
-fn set() -> SchemaSet {
-    SchemaSet::embedded().expect("contract compiles")
+fn set() -> Contract {
+    Contract::embedded().expect("contract compiles")
 }
 
 fn allocated() -> Value {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use jodo_mock::gateway::{Gateway, KeyPair, Limits};
 use jodo_mock::scenario::model::{Action, Scenario};
 use jodo_mock::{MockConfig, MockServer};
@@ -49,7 +49,7 @@ fn undelayed(mut scenario: Scenario) -> Scenario {
 /// [`BenchError`] when a server or a client cannot be set up.
 pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result<(), BenchError> {
     let fd_limit = raise_fd_limit(2 * options.idle as u64 + 4096);
-    let schemas = Arc::new(SchemaSet::embedded().map_err(setup("contract"))?);
+    let schemas = Arc::new(Contract::embedded().map_err(setup("contract"))?);
     let config = MockConfig::local(schemas).map_err(setup("mock"))?;
     let cert_der = config.tls.certificate_der().to_vec();
     let client = jodo_mock::tls::client_trusting(&cert_der).map_err(setup("client tls"))?;

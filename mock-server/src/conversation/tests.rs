@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use serde_json::{Value, json};
 
 use super::*;
@@ -11,14 +11,14 @@ use crate::gateway::{Gateway, development_keys};
 use crate::session::Sessions;
 
 struct Fixture {
-    schemas: SchemaSet,
+    schemas: Contract,
     gateway: Gateway,
     session: Arc<Session>,
     conv: Conversation,
 }
 
 fn fixture(scenario: Arc<Scenario>) -> Fixture {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     let (session, _) = Sessions::default().create(
         scenario.clone(),
         "https://host.test".into(),
@@ -35,12 +35,12 @@ fn fixture(scenario: Arc<Scenario>) -> Fixture {
 }
 
 fn builtin(name: &str) -> Fixture {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     fixture(crate::scenario::load(name, &schemas).unwrap())
 }
 
 fn inline(text: &str) -> Fixture {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     fixture(Arc::new(
         crate::scenario::parse(text, "t", &schemas).unwrap(),
     ))

@@ -176,7 +176,7 @@ impl Machine {
 mod tests {
     use super::*;
     use crate::scenario::load;
-    use jodo_contract::SchemaSet;
+    use jodo_contract::Contract;
     use jodo_contract::wire::ChatSend;
     use serde_json::json;
 
@@ -193,7 +193,7 @@ mod tests {
 
     /// A scenario written in the test.
     fn inline(text: &str) -> Scenario {
-        crate::scenario::parse(text, "t", &SchemaSet::embedded().unwrap()).unwrap()
+        crate::scenario::parse(text, "t", &Contract::embedded().unwrap()).unwrap()
     }
 
     fn chat(text: &str, id: &str) -> Value {
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn allocated_scenario_allocates_then_answers() {
-        let schemas = SchemaSet::embedded().unwrap();
+        let schemas = Contract::embedded().unwrap();
         let sc = load("allocated", &schemas).unwrap();
         let mut m = Machine::new(&sc, Map::new());
         let steps = m.fire(&sc, Fired::Opened);

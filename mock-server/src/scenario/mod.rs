@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 
 pub use engine::{Fired, FrameRef, Machine, Step};
 pub use model::Scenario;
@@ -73,7 +73,7 @@ pub fn builtin_names() -> Vec<String> {
 ///
 /// # Errors
 /// [`ScenarioError`] saying what is missing or wrong, with the field concerned.
-pub fn load(name_or_path: &str, schemas: &SchemaSet) -> Result<Arc<Scenario>, ScenarioError> {
+pub fn load(name_or_path: &str, schemas: &Contract) -> Result<Arc<Scenario>, ScenarioError> {
     if let Some(file) = BUILTIN.get_file(format!("{name_or_path}.yaml")) {
         let text = file.contents_utf8().unwrap_or_default();
         return parse(text, name_or_path, schemas).map(Arc::new);
@@ -97,7 +97,7 @@ pub fn load(name_or_path: &str, schemas: &SchemaSet) -> Result<Arc<Scenario>, Sc
 ///
 /// # Errors
 /// [`ScenarioError::Syntax`] or [`ScenarioError::Invalid`] naming each problem.
-pub fn parse(text: &str, origin: &str, schemas: &SchemaSet) -> Result<Scenario, ScenarioError> {
+pub fn parse(text: &str, origin: &str, schemas: &Contract) -> Result<Scenario, ScenarioError> {
     use jodo_contract::checked::{self, CheckedError};
     let invalid = |problems| ScenarioError::Invalid {
         origin: origin.to_owned(),
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn every_builtin_loads() {
-        let schemas = SchemaSet::embedded().unwrap();
+        let schemas = Contract::embedded().unwrap();
         let names = builtin_names();
         assert!(names.contains(&"allocated".to_string()));
         for name in names {
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn broken_files_say_where() {
-        let schemas = SchemaSet::embedded().unwrap();
+        let schemas = Contract::embedded().unwrap();
         let err = parse(
             "name: x\ninitial: a\nstates: {a: {on: [{when: sometimes}]}}",
             "t",

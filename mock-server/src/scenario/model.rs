@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -186,7 +186,7 @@ impl Scenario {
     /// Problems the JSON Schema cannot see: unknown states, frame kinds the
     /// wire protocol lacks, and events the catalogue does not list or that
     /// the server may not send. Empty when consistent.
-    pub fn consistency_problems(&self, schemas: &SchemaSet) -> Vec<String> {
+    pub fn consistency_problems(&self, schemas: &Contract) -> Vec<String> {
         let mut problems = Vec::new();
         if !self.states.contains_key(&self.initial) {
             problems.push(format!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use jodo_mock::gateway::{Gateway, development_keys};
 use jodo_mock::{MockConfig, MockServer};
 use serde_json::{Value, json};
@@ -23,7 +23,7 @@ pub struct Harness {
     pub mock: Option<MockServer>,
     /// Where the mock listens.
     pub addr: std::net::SocketAddr,
-    pub schemas: Arc<SchemaSet>,
+    pub schemas: Arc<Contract>,
     pub tls: Arc<rustls::ClientConfig>,
 }
 
@@ -38,14 +38,14 @@ impl Harness {
         Self {
             mock: None,
             addr,
-            schemas: Arc::new(SchemaSet::embedded().unwrap()),
+            schemas: Arc::new(Contract::embedded().unwrap()),
             tls: trusting(cert_der),
         }
     }
 }
 
 pub async fn harness() -> Harness {
-    let schemas = Arc::new(SchemaSet::embedded().unwrap());
+    let schemas = Arc::new(Contract::embedded().unwrap());
     let config = MockConfig::local(schemas.clone()).unwrap();
     let tls = trusting(config.tls.certificate_der());
     let mock = MockServer::start_local(MockConfig {

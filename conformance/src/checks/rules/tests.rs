@@ -15,7 +15,7 @@ fn every_engine_rule_is_a_trace_rule_of_the_catalogue_and_back() {
 
 use super::*;
 use crate::trace::{MediaCapture, ProbeEvent, RequestMade, SdkCall, SocketOpened};
-use jodo_contract::SchemaSet;
+use jodo_contract::Contract;
 use serde_json::json;
 
 fn trace(events: Vec<Value>) -> CaseTrace {
@@ -52,7 +52,7 @@ fn capture(at: f64, seq: u64, api: &str, constraints: Value) -> MediaCapture {
 }
 
 fn rules_broken(t: &CaseTrace) -> Vec<String> {
-    let schemas = SchemaSet::embedded().unwrap();
+    let schemas = Contract::embedded().unwrap();
     let ctx = CheckContext {
         schemas: &schemas,
         profile: jodo_contract::Profile::Strict,
