@@ -77,7 +77,7 @@ pub async fn run(
     let reference_failures = reference
         .cases
         .iter()
-        .filter(|c| c.outcome != Outcome::Pass)
+        .filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::NotApplicable))
         .map(|c| c.id.clone())
         .collect();
 

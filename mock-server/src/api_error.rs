@@ -35,11 +35,6 @@ impl ApiError {
         self.code = code;
         self
     }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<Refusal> for ApiError {

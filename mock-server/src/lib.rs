@@ -1,35 +1,41 @@
 //! jodo-mock: a scriptable mock of the Jodo widget backend over HTTPS/WSS.
 //!
+//! The public surface is small: [`MockConfig`] and [`MockServer`] to run
+//! one, [`scenario`] to load and read scenarios, [`gateway`] for keys and
+//! limits, [`tls`] for certificates; everything else is internal, so it can
+//! change without breaking a user.
+//!
 //! # Layout, from the bottom up
 //! - [`scenario`]: per-session state machines loaded from `scenarios/`; no I/O.
 //! - [`gateway`]: API keys, the Origin allowlist and rate limits.
-//! - [`session`] and [`transcript`]: sessions, channel tokens, resume
+//! - `session` and `transcript`: sessions, channel tokens, resume
 //!   secrets, and what a session keeps of its frames.
-//! - [`conversation`]: a session's protocol, frames in and frames out,
-//!   without a socket; [`parking`] keeps it while a dropped session waits.
-//! - [`site`]: the widget build, host page and preload script served to browsers.
-//! - [`state`]: the configuration and the state every route shares.
-//! - [`api_error`] and [`origin`]: how the routes say no, and for whom they answer.
+//! - `conversation`: a session's protocol, frames in and frames out,
+//!   without a socket; `parking` keeps it while a dropped session waits.
+//! - `site`: the widget build, host page and preload script served to browsers.
+//! - `state`: the configuration and the state every route shares.
+//! - `api_error` and `origin`: how the routes say no, and for whom they answer.
 //! - `routes`: the HTTP and WebSocket routes; the only code that knows HTTP.
 //! - [`tls`]: the certificate the mock presents.
-//! - [`server`]: start, stop, and the little a caller may ask of a running mock.
+//! - `server`: start, stop, and the little a caller may ask of a running mock.
 
-pub mod api_error;
-pub mod conversation;
+mod api_error;
+mod conversation;
 pub mod gateway;
-pub mod ids;
-pub mod origin;
-pub mod parking;
+mod ids;
+mod origin;
+mod parking;
 mod routes;
 pub mod scenario;
-pub mod server;
-pub mod session;
-pub mod site;
-pub mod state;
+mod server;
+mod session;
+mod site;
+mod state;
 pub mod tls;
-pub mod transcript;
+mod transcript;
 
 pub use routes::session_api::{SCENARIO_HINT, SESSIONS_PATH, WS_PATH};
 pub use server::{MockServer, StartError, TriggerError};
+pub use session::SessionSummary;
 pub use site::{PRELOAD_PATH, Preload, WIDGET_PATH, WidgetBuild};
 pub use state::{ConfigError, MockConfig};

@@ -32,7 +32,8 @@ impl Driver {
     /// Starts chromedriver on a port of its own choosing.
     ///
     /// # Errors
-    /// See [`Driver::start`].
+    /// [`BrowserError::Missing`] when the driver is not installed,
+    /// [`BrowserError::DriverStart`] when it does not come up.
     pub async fn chromedriver(tmpdir: &Path) -> Result<Self, BrowserError> {
         Self::start(
             "chromedriver",
@@ -46,7 +47,8 @@ impl Driver {
     /// Starts geckodriver on a port of its own choosing.
     ///
     /// # Errors
-    /// See [`Driver::start`].
+    /// [`BrowserError::Missing`] when the driver is not installed,
+    /// [`BrowserError::DriverStart`] when it does not come up.
     pub async fn geckodriver(tmpdir: &Path) -> Result<Self, BrowserError> {
         Self::start(
             "geckodriver",

@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for Payload {
 }
 
 /// Splits a template string into literal text and `{{path}}` holes, the
-/// way [`super::engine::render_str`] reads it: an unclosed `{{` is text.
+/// way [`render_str`] reads it: an unclosed `{{` is text.
 pub fn split(template: &str) -> Vec<(bool, &str)> {
     let mut parts = Vec::new();
     let mut rest = template;
