@@ -1,6 +1,6 @@
 //! A conformance run: the cases chosen, `--jobs` workers (each with its own
 //! backend and browser, see [`crate::worker`]) sharing them, every step of
-//! the run told to the reporters as a [`RunEvent`], and the typed
+//! the run told to the reporters as a [`crate::events::RunEvent`], and the typed
 //! [`RunReport`] at the end.
 
 use std::collections::VecDeque;
