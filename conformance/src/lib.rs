@@ -29,6 +29,7 @@ pub mod known_results;
 pub mod mutant;
 pub mod mutation;
 pub mod page;
+pub mod page_server;
 pub mod probe;
 pub mod report;
 pub mod reporters;

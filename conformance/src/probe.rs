@@ -6,8 +6,93 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
+use crate::browser::bidi::{Bidi, BidiError, plain};
+
 /// The probe script.
 pub const SCRIPT: &str = include_str!("../assets/probe.js");
+
+/// The name of the BiDi channel the probe pushes its records on.
+pub const CHANNEL: &str = "jodo-probe";
+
+/// The probe as a BiDi preload function: the browser calls it with the
+/// channel before any of a page's own scripts, on every page the session
+/// loads, whatever the page's Content-Security-Policy.
+pub fn preload_function() -> String {
+    format!("function (__jodoProbeChannel) {{\n{SCRIPT}\n}}")
+}
+
+/// Installs the probe in every page the session loads from now on, and
+/// subscribes to what it pushes and to the console.
+///
+/// # Errors
+/// [`BidiError`] when the browser refuses either.
+pub async fn install(bidi: &Bidi) -> Result<(), BidiError> {
+    bidi.command(
+        "session.subscribe",
+        serde_json::json!({"events": ["script.message", "log.entryAdded"]}),
+    )
+    .await?;
+    bidi.command(
+        "script.addPreloadScript",
+        serde_json::json!({
+            "functionDeclaration": preload_function(),
+            "arguments": [{"type": "channel", "value": {"channel": CHANNEL}}],
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What arrived on the BiDi socket, sorted: the probe's pushed records and
+/// the console's lines.
+#[derive(Debug, Clone, Default)]
+pub struct Pushed {
+    /// `{kind, record}` objects the probe sent, in order.
+    pub records: Vec<Value>,
+    /// Console entries: level, text and the arguments as plain JSON.
+    pub console: Vec<ConsoleLine>,
+}
+
+/// One console entry of the page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConsoleLine {
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The text the browser made of it.
+    pub text: String,
+    /// The arguments, as plain JSON (objects' contents are only here).
+    pub args: Vec<Value>,
+}
+
+impl Pushed {
+    /// Sorts BiDi events into records and console lines; others are dropped.
+    pub fn of(events: Vec<Value>) -> Self {
+        let mut out = Self::default();
+        for e in events {
+            let params = &e["params"];
+            match e.get("method").and_then(Value::as_str) {
+                Some("script.message") if params["channel"] == CHANNEL => {
+                    let data = plain(&params["data"]);
+                    if let Some(record) = data.as_str().and_then(|t| serde_json::from_str(t).ok()) {
+                        out.records.push(record);
+                    }
+                }
+                Some("log.entryAdded") => out.console.push(ConsoleLine {
+                    level: params["level"].as_str().unwrap_or("info").to_owned(),
+                    text: params["text"].as_str().unwrap_or("").to_owned(),
+                    args: params["args"]
+                        .as_array()
+                        .map(|a| a.iter().map(plain).collect())
+                        .unwrap_or_default(),
+                }),
+                _ => {}
+            }
+        }
+        out
+    }
+}
 
 /// The probe as the mock's host page preloads it.
 pub fn preload() -> jodo_mock::Preload {

@@ -126,6 +126,77 @@ pub struct ProbeRecord {
     /// Text frames the widget sent on its sockets.
     #[serde(default)]
     pub sent: Vec<SentFrame>,
+    /// Exceptions the page's own callback threw, with the event it was given.
+    #[serde(default, alias = "callbackErrors")]
+    pub callback_errors: Vec<CallbackError>,
+    /// What the probe saw of the page itself (its extdata, keys masked).
+    #[serde(default)]
+    pub page: PageFacts,
+}
+
+/// An exception the page's callback threw for one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackError {
+    /// Page time (ms since load).
+    pub at: f64,
+    /// Place in the probe's one order (see [`order`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// `media/eventtype` of the event it was handling.
+    pub event: String,
+    /// The exception's message.
+    pub message: String,
+}
+
+/// What the probe saw of the page: how it configured the SDK. Keys are
+/// masked as the record is read, so no trace holds them in full.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageFacts {
+    /// The page's extdata as first seen, `akey` and `skey` masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extdata: Option<Value>,
+    /// Place in the probe's order where extdata was assigned.
+    #[serde(default, alias = "extdataAt", skip_serializing_if = "Option::is_none")]
+    pub extdata_at: Option<u64>,
+    /// Place in the probe's order where the SDK defined `jodosessioninit`.
+    #[serde(default, alias = "sdkAt", skip_serializing_if = "Option::is_none")]
+    pub sdk_at: Option<u64>,
+    /// Whether extdata existed when the SDK defined itself.
+    #[serde(
+        default,
+        alias = "extdataBeforeSdk",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub extdata_before_sdk: Option<bool>,
+    /// Whether `jodosessioninit` was a function once the document was parsed.
+    #[serde(default, alias = "sdkPresent", skip_serializing_if = "Option::is_none")]
+    pub sdk_present: Option<bool>,
+}
+
+/// A secret shown the only way the kit shows one: its first and last two
+/// characters and its length (`jo…ey (13 chars)`), or just its length when
+/// it is too short to show any of it.
+pub fn mask(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n < 8 {
+        return format!("… ({n} chars)");
+    }
+    let head: String = secret.chars().take(2).collect();
+    let tail: String = secret.chars().skip(n - 2).collect();
+    format!("{head}…{tail} ({n} chars)")
+}
+
+impl PageFacts {
+    /// Masks the keys of the extdata the probe copied.
+    fn mask_keys(&mut self) {
+        if let Some(Value::Object(ext)) = &mut self.extdata {
+            for key in ["akey", "skey"] {
+                if let Some(Value::String(s)) = ext.get_mut(key) {
+                    *s = mask(s);
+                }
+            }
+        }
+    }
 }
 
 fn current_version() -> u32 {
@@ -143,6 +214,8 @@ impl Default for ProbeRecord {
             errors: Vec::new(),
             calls: Vec::new(),
             sent: Vec::new(),
+            callback_errors: Vec::new(),
+            page: PageFacts::default(),
         }
     }
 }
@@ -166,10 +239,11 @@ impl ProbeRecord {
     /// # Errors
     /// [`TraceError`] for a malformed record or one from a newer probe.
     pub fn from_value(value: Value) -> Result<Self, TraceError> {
-        let record: Self = serde_json::from_value(value)?;
+        let mut record: Self = serde_json::from_value(value)?;
         if record.version > TRACE_VERSION {
             return Err(TraceError::Newer(record.version));
         }
+        record.page.mask_keys();
         Ok(record)
     }
 }
@@ -320,6 +394,15 @@ mod tests {
         assert_eq!(record.version, TRACE_VERSION);
         assert!(order(record.calls[0].seq) < order(record.events[0].seq));
         assert_eq!(record.calls[0].method(), "AcceptVoice");
+        let masked = ProbeRecord::from_value(json!({
+            "page": {"extdata": {"akey": "live-akey-0123456789", "skey": "short", "serverpath": "https://h"}, "extdataAt": 2}
+        }))
+        .unwrap();
+        let ext = masked.page.extdata.unwrap();
+        assert_eq!(ext["akey"], "li…89 (20 chars)");
+        assert_eq!(ext["skey"], "… (5 chars)");
+        assert_eq!(ext["serverpath"], "https://h");
+        assert_eq!(masked.page.extdata_at, Some(2));
         let err = ProbeRecord::from_value(json!({"version": TRACE_VERSION + 1})).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
         assert!(ProbeRecord::from_value(json!({"events": 3})).is_err());

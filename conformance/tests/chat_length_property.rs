@@ -79,6 +79,7 @@ impl Page {
             let browser = Browser::launch(&BrowserOptions {
                 kind: BrowserKind::Chromium,
                 webdriver_url: None,
+                ..BrowserOptions::default()
             })
             .await
             .expect("chromium and chromedriver are installed (scripts/install-deps)");

@@ -25,4 +25,7 @@ pub enum BrowserError {
     /// The temporary profile folder could not be made.
     #[error("cannot create a temporary browser profile: {0}")]
     Profile(std::io::Error),
+    /// The session's BiDi socket could not be used.
+    #[error(transparent)]
+    Bidi(#[from] super::bidi::BidiError),
 }

@@ -4,9 +4,11 @@
 //! browser it started are gone when it is dropped; [`session`] opens a
 //! WebDriver session with the capabilities measured to work here.
 
+pub mod bidi;
 pub mod driver;
 pub mod error;
 pub mod session;
 
+pub use bidi::{Bidi, BidiError};
 pub use error::BrowserError;
 pub use session::{Browser, BrowserKind, BrowserOptions};

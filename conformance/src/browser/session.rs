@@ -5,6 +5,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 
+use super::bidi::{Bidi, BidiError};
 use super::driver::{Driver, find_on_path};
 use super::error::BrowserError;
 
@@ -25,6 +26,12 @@ pub struct BrowserOptions {
     pub kind: BrowserKind,
     /// A remote WebDriver endpoint instead of a local driver.
     pub webdriver_url: Option<String>,
+    /// Open the session's WebDriver BiDi socket too (preload scripts,
+    /// pushed records, the console, screenshots).
+    pub bidi: bool,
+    /// Send all traffic, loopback included, through this HTTP(S) proxy
+    /// (`host:port`), as an intercepting proxy needs.
+    pub proxy: Option<String>,
 }
 
 /// Where Debian puts Firefox ESR's real binary (`/usr/bin/firefox-esr` is
@@ -42,6 +49,8 @@ pub struct Browser {
     pub name: String,
     /// Browser version the driver reported.
     pub version: String,
+    /// The BiDi connection, when asked for.
+    bidi: Option<Bidi>,
 }
 
 impl Browser {
@@ -77,6 +86,15 @@ impl Browser {
         };
         let mut caps = serde_json::Map::new();
         caps.insert("acceptInsecureCerts".into(), json!(true));
+        if options.bidi {
+            caps.insert("webSocketUrl".into(), json!(true));
+        }
+        if let Some(proxy) = &options.proxy {
+            caps.insert(
+                "proxy".into(),
+                json!({"proxyType": "manual", "httpProxy": proxy, "sslProxy": proxy}),
+            );
+        }
         caps.insert(
             "timeouts".into(),
             json!({"script": 60_000, "pageLoad": 15_000}),
@@ -97,6 +115,12 @@ impl Browser {
                         chrome["binary"] = json!(binary);
                     }
                 }
+                if options.proxy.is_some() {
+                    // Chromium sends loopback traffic past a proxy unless told not to.
+                    if let Some(args) = chrome["args"].as_array_mut() {
+                        args.push(json!("--proxy-bypass-list=<-loopback>"));
+                    }
+                }
                 caps.insert("goog:chromeOptions".into(), chrome);
             }
             BrowserKind::Firefox => {
@@ -110,6 +134,11 @@ impl Browser {
                 });
                 if driver.is_some() {
                     firefox["binary"] = json!(FIREFOX_BINARY);
+                }
+                if options.proxy.is_some() {
+                    // Firefox, too, keeps loopback away from a proxy unless told.
+                    firefox["prefs"]["network.proxy.allow_hijacking_localhost"] = json!(true);
+                    firefox["prefs"]["network.proxy.no_proxies_on"] = json!("");
                 }
                 caps.insert("moz:firefoxOptions".into(), firefox);
             }
@@ -139,13 +168,41 @@ impl Browser {
                 .unwrap_or("unknown")
                 .to_owned()
         };
+        let bidi = if options.bidi {
+            let socket = reported
+                .get("webSocketUrl")
+                .and_then(Value::as_str)
+                .ok_or(BidiError::Unsupported);
+            let connected = match socket {
+                Ok(url) => Bidi::connect(url).await,
+                Err(e) => Err(e),
+            };
+            match connected {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    let _ = client.close().await;
+                    if let Some(mut d) = driver {
+                        d.kill();
+                    }
+                    return Err(BrowserError::Bidi(e));
+                }
+            }
+        } else {
+            None
+        };
         Ok(Self {
             name: text("browserName"),
             version: text("browserVersion"),
             client: Some(client),
             driver,
             tmp,
+            bidi,
         })
+    }
+
+    /// The BiDi connection, when the session was opened with one.
+    pub fn bidi(&self) -> Option<&Bidi> {
+        self.bidi.as_ref()
     }
 
     /// The WebDriver client.
@@ -168,6 +225,7 @@ impl Browser {
     }
 
     async fn stop(mut self, grace: Duration) {
+        self.bidi = None;
         if let Some(client) = self.client.take() {
             if !grace.is_zero() {
                 let _ = tokio::time::timeout(grace, client.close()).await;

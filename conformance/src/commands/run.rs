@@ -27,6 +27,7 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         browser: BrowserOptions {
             kind: args.browser,
             webdriver_url: args.webdriver.clone(),
+            ..BrowserOptions::default()
         },
         profile: args.profile,
         case_timeout: args.timeout.map(std::time::Duration::from_millis),

@@ -48,6 +48,7 @@ pub async fn exec(args: SelftestArgs) -> anyhow::Result<ExitCode> {
         browser: BrowserOptions {
             kind: args.browser,
             webdriver_url: None,
+            ..BrowserOptions::default()
         },
         ..RunOptions::default()
     };
