@@ -168,8 +168,9 @@ impl Refusal {
 /// share the rate-limit state.
 #[derive(Debug, Clone)]
 pub struct Gateway {
-    keys: Vec<KeyPair>,
-    origins: Vec<String>,
+    /// Accepted pairs; a run may add a page's own (see [`Gateway::accept_keys`]).
+    keys: std::sync::Arc<std::sync::RwLock<Vec<KeyPair>>>,
+    origins: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
     buckets: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(String, Counted), Bucket>>>,
 }
 
@@ -186,14 +187,19 @@ impl Gateway {
     /// A gateway admitting these pairs from these origins.
     pub fn new(keys: Vec<KeyPair>, origins: Vec<String>) -> Self {
         Self {
-            keys,
-            origins,
+            keys: std::sync::Arc::new(std::sync::RwLock::new(keys)),
+            origins: std::sync::Arc::new(std::sync::RwLock::new(origins)),
             buckets: std::sync::Arc::default(),
         }
     }
 
     fn take(&self, akey: &str, counted: Counted) -> bool {
-        let Some(limits) = self.keys.iter().find(|k| k.akey == akey).map(|k| k.limits) else {
+        let limits = self
+            .keys
+            .read()
+            .ok()
+            .and_then(|keys| keys.iter().find(|k| k.akey == akey).map(|k| k.limits));
+        let Some(limits) = limits else {
             return true;
         };
         let minute = std::time::Duration::from_secs(60);
@@ -269,28 +275,50 @@ impl Gateway {
     }
 
     /// The pair the mock's own host page uses.
-    pub fn page_keys(&self) -> Option<&KeyPair> {
-        self.keys.first()
+    pub fn page_keys(&self) -> Option<KeyPair> {
+        self.keys.read().ok()?.first().cloned()
+    }
+
+    /// Accepts one more key pair from now on (a page under certification
+    /// brings its own), unless it is known already.
+    pub fn accept_keys(&self, pair: KeyPair) {
+        if let Ok(mut keys) = self.keys.write() {
+            if !keys
+                .iter()
+                .any(|k| k.akey == pair.akey && k.skey == pair.skey)
+            {
+                keys.push(pair);
+            }
+        }
     }
 
     /// Adds origins (the mock's own, once its port is known).
-    pub fn allow_origins(&mut self, origins: impl IntoIterator<Item = String>) {
-        for o in origins {
-            if !self.origins.contains(&o) {
-                self.origins.push(o);
+    pub fn allow_origins(&self, origins: impl IntoIterator<Item = String>) {
+        if let Ok(mut known) = self.origins.write() {
+            for o in origins {
+                if !known.contains(&o) {
+                    known.push(o);
+                }
             }
         }
     }
 
     /// Allowed origins, for the banner.
-    pub fn origins(&self) -> &[String] {
-        &self.origins
+    pub fn origins(&self) -> Vec<String> {
+        self.origins.read().map(|o| o.clone()).unwrap_or_default()
     }
 
     /// Whether a request from `origin` may go on.
     pub fn check_origin(&self, origin: Option<&str>) -> Result<(), Refusal> {
         match origin {
-            Some(o) if self.origins.iter().any(|a| a == o) => Ok(()),
+            Some(o)
+                if self
+                    .origins
+                    .read()
+                    .is_ok_and(|known| known.iter().any(|a| a == o)) =>
+            {
+                Ok(())
+            }
             _ => Err(Refusal::OriginNotAllowed),
         }
     }
@@ -301,7 +329,8 @@ impl Gateway {
     pub fn check_keys(&self, akey: &str, skey: &str) -> Result<(), Refusal> {
         let (akey, skey) = (Sha256::digest(akey), Sha256::digest(skey));
         let mut found = Choice::from(0);
-        for k in &self.keys {
+        let keys = self.keys.read().map(|k| k.clone()).unwrap_or_default();
+        for k in &keys {
             found |= Sha256::digest(&k.akey).ct_eq(&akey) & Sha256::digest(&k.skey).ct_eq(&skey);
         }
         if bool::from(found) {

@@ -19,12 +19,18 @@ pub fn own_origins(addr: SocketAddr) -> Vec<String> {
     origins
 }
 
-/// The `Host` a request was sent to, so answers name the address the page
-/// used (the page's serverpath).
+/// The host a request was sent to, so answers name the address the page
+/// used (the page's serverpath): `X-Forwarded-Host` when a proxy in front
+/// of the mock says where the request was addressed (the conformance
+/// runner's intercepting proxy does), else `Host`.
 pub fn host_of(headers: &HeaderMap) -> String {
     headers
-        .get(header::HOST)
+        .get("x-forwarded-host")
         .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split(',').next())
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
         .unwrap_or("127.0.0.1")
         .to_owned()
 }
@@ -32,6 +38,18 @@ pub fn host_of(headers: &HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forwarded_host_names_where_the_request_was_addressed() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:9".parse().unwrap());
+        assert_eq!(host_of(&h), "127.0.0.1:9");
+        h.insert(
+            "x-forwarded-host",
+            "myjodo.jodoworld.com, other".parse().unwrap(),
+        );
+        assert_eq!(host_of(&h), "myjodo.jodoworld.com");
+    }
 
     #[test]
     fn a_mock_on_every_address_answers_for_each_loopback_name() {

@@ -67,7 +67,7 @@ impl MockServer {
     ) -> Result<Self, StartError> {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let mut gateway = config.gateway;
+        let gateway = config.gateway;
         gateway.allow_origins(crate::origin::own_origins(addr));
         let fingerprint = config.tls.fingerprint();
         let tls = axum_server::tls_rustls::RustlsConfig::from_config(config.tls.server_config()?);
@@ -134,8 +134,17 @@ impl MockServer {
     }
 
     /// Origins allowed to create sessions, the mock's own included.
-    pub fn origins(&self) -> &[String] {
+    pub fn origins(&self) -> Vec<String> {
         self.state.gateway.origins()
+    }
+
+    /// Lets a page on `origin` create sessions with `keys` from now on: a
+    /// page under certification keeps its own origin and keys.
+    pub fn admit(&self, origin: String, keys: Option<crate::gateway::KeyPair>) {
+        self.state.gateway.allow_origins([origin]);
+        if let Some(keys) = keys {
+            self.state.gateway.accept_keys(keys);
+        }
     }
 
     /// Every session so far, oldest first.

@@ -17,7 +17,6 @@ pub(crate) async fn host_page(State(state): State<Arc<AppState>>, headers: Heade
     let keys = state
         .gateway
         .page_keys()
-        .cloned()
         .unwrap_or_else(crate::gateway::development_keys);
     let page = crate::site::host_page(&serverpath, &keys.akey, &keys.skey, state.preload.is_some());
     (
