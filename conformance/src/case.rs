@@ -52,6 +52,15 @@ pub struct Case {
     pub golden_snapshot: Option<String>,
 }
 
+/// Text typed into an element.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Typing {
+    /// CSS selector of the element.
+    pub into: String,
+    /// The text.
+    pub text: String,
+}
+
 /// Something a backend may or may not be able to give a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +98,30 @@ pub enum Step {
         /// Value it must return.
         #[serde(default)]
         returns: Option<Value>,
+        /// Make the call from the click of a real WebDriver action, so it
+        /// carries user activation (Firefox grants screen capture only then).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        gesture: bool,
+    },
+    /// Click an element of the page, as a user would (a real WebDriver
+    /// action, with user activation).
+    Click {
+        /// CSS selector of the element.
+        click: String,
+    },
+    /// Type text into an element of the page, as a user would.
+    Type {
+        /// Where and what.
+        #[serde(rename = "type")]
+        typing: Typing,
+    },
+    /// Wait until an element of the page is displayed.
+    WaitVisible {
+        /// CSS selector of the element.
+        wait_visible: String,
+        /// Limit in milliseconds.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
     },
     /// Wait for an event.
     Wait {
@@ -140,16 +173,33 @@ impl Step {
                 call,
                 args,
                 returns,
+                ..
             } => {
                 let args: Vec<String> = args.iter().map(short).collect();
                 format!("call {call}({}){}", args.join(", "), want(returns))
             }
             Step::Wait { wait, .. } => format!("wait for {wait}"),
             Step::Control { control } => format!("agent side: {control}"),
+            Step::Click { click } => format!("click {click}"),
+            Step::Type { typing } => format!("type {:?} into {}", typing.text, typing.into),
+            Step::WaitVisible { wait_visible, .. } => format!("wait until {wait_visible} is shown"),
             Step::Eval { eval, returns, .. } => {
                 format!("look at the page: {eval}{}", want(returns))
             }
         }
+    }
+
+    /// Whether the runner does the step itself, through WebDriver or the
+    /// backend, rather than the probe in the page.
+    pub fn is_driver_step(&self) -> bool {
+        matches!(
+            self,
+            Step::Control { .. }
+                | Step::Click { .. }
+                | Step::Type { .. }
+                | Step::WaitVisible { .. }
+                | Step::Call { gesture: true, .. }
+        )
     }
 
     /// How reports name the step: the method called or the event awaited.
@@ -158,6 +208,9 @@ impl Step {
             Step::Call { call, .. } => call.clone(),
             Step::Wait { wait, .. } => format!("wait {wait}"),
             Step::Control { control } => format!("control {control}"),
+            Step::Click { click } => format!("click {click}"),
+            Step::Type { typing } => format!("type into {}", typing.into),
+            Step::WaitVisible { wait_visible, .. } => format!("wait visible {wait_visible}"),
             Step::Eval { eval, .. } => format!("eval {eval}"),
         }
     }
@@ -330,6 +383,7 @@ pub fn parse(
                 call,
                 args,
                 returns,
+                ..
             } => {
                 match catalog.method(call) {
                     None => problems.push(format!(
@@ -354,7 +408,10 @@ pub fn parse(
                 }
             }
             Step::Wait { wait, .. } => check_event(wait, format!("/steps/{i}/wait"), &mut problems),
-            Step::Control { .. } => {}
+            Step::Control { .. }
+            | Step::Click { .. }
+            | Step::Type { .. }
+            | Step::WaitVisible { .. } => {}
             Step::Eval {
                 rule: Some(rule), ..
             } if catalog.rule(rule).is_none() => {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::Client;
+use fantoccini::{Client, Locator};
 use jodo_contract::Catalog;
 use serde_json::{Value, json};
 
@@ -58,15 +58,13 @@ pub async fn run_case(
     let mut record: Option<Value> = None;
     let mut i = 0;
     while i < steps.len() {
-        if let Step::Control { control } = &steps[i] {
+        if steps[i].is_driver_step() {
             let at = Instant::now();
-            let outcome = match backend.trigger(control) {
-                Ok(()) => StepOutcome::Triggered,
-                Err(e) => StepOutcome::ControlFailed {
-                    message: e.to_string(),
-                },
-            };
-            let failed = outcome != StepOutcome::Triggered;
+            let outcome = driver_step(client, backend, &steps[i], catalog).await?;
+            let failed = !matches!(
+                outcome,
+                StepOutcome::Triggered | StepOutcome::Acted | StepOutcome::Returned { .. }
+            );
             trace.steps.push(StepRecord {
                 step: steps[i].clone(),
                 outcome,
@@ -81,7 +79,7 @@ pub async fn run_case(
         }
         let end = steps[i..]
             .iter()
-            .position(|s| matches!(s, Step::Control { .. }))
+            .position(Step::is_driver_step)
             .map_or(steps.len(), |p| i + p);
         let batch: Vec<Value> = steps[i..end]
             .iter()
@@ -150,6 +148,95 @@ pub async fn run_case(
     Ok(trace)
 }
 
+/// A step the runner does itself: a control trigger on the backend, or a
+/// real WebDriver action on the page (which carries user activation).
+async fn driver_step(
+    client: &Client,
+    backend: &dyn Backend,
+    step: &Step,
+    catalog: &Catalog,
+) -> Result<StepOutcome, HarnessError> {
+    let failed = |e: &dyn std::fmt::Display| StepOutcome::ActionFailed {
+        message: e.to_string(),
+    };
+    let acted = |r: Result<(), fantoccini::error::CmdError>| match r {
+        Ok(()) => StepOutcome::Acted,
+        Err(e) => failed(&e),
+    };
+    Ok(match step {
+        Step::Control { control } => match backend.trigger(control) {
+            Ok(()) => StepOutcome::Triggered,
+            Err(e) => StepOutcome::ControlFailed {
+                message: e.to_string(),
+            },
+        },
+        Step::Click { click } => match client.find(Locator::Css(click)).await {
+            Ok(el) => acted(el.click().await),
+            Err(e) => failed(&e),
+        },
+        Step::Type { typing } => match client.find(Locator::Css(&typing.into)).await {
+            Ok(el) => acted(el.send_keys(&typing.text).await),
+            Err(e) => failed(&e),
+        },
+        Step::WaitVisible {
+            wait_visible,
+            timeout_ms,
+        } => {
+            let limit = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_WAIT_MS));
+            let started = Instant::now();
+            loop {
+                let shown = match client.find(Locator::Css(wait_visible)).await {
+                    Ok(el) => el.is_displayed().await.unwrap_or(false),
+                    Err(_) => false,
+                };
+                if shown {
+                    break StepOutcome::Acted;
+                }
+                if started.elapsed() >= limit {
+                    break StepOutcome::ActionFailed {
+                        message: format!(
+                            "{wait_visible} was not shown within {} ms",
+                            duration_ms(limit)
+                        ),
+                    };
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Step::Call { call, args, .. } => {
+            // The probe puts a button in the page whose click makes the
+            // call (recorded like any other), and a real click presses it.
+            let path = catalog
+                .method(call)
+                .map(|m| m.js_path())
+                .unwrap_or_else(|| format!("window.{call}"));
+            let armed = client
+                .execute(
+                    "var p = window.__jodoProbe; return p ? p.arm(arguments[0], arguments[1]) : null;",
+                    vec![json!(path.trim_start_matches("window.")), json!(args)],
+                )
+                .await?;
+            let Some(id) = armed.as_str() else {
+                return Err(HarnessError::NoProbe(
+                    "the page (no probe to arm a gesture)".into(),
+                ));
+            };
+            if let Err(e) = client.find(Locator::Id(id)).await?.click().await {
+                return Ok(failed(&e));
+            }
+            let answer = client
+                .execute("return window.__jodoProbe.disarm();", vec![])
+                .await?;
+            call_outcome(&answer)?
+        }
+        Step::Wait { .. } | Step::Eval { .. } => {
+            return Err(HarnessError::Probe(
+                "a page step was sent to the runner".into(),
+            ));
+        }
+    })
+}
+
 /// A step as the probe's `run` takes it.
 fn page_step(step: &Step, catalog: &Catalog) -> Value {
     match step {
@@ -165,15 +252,23 @@ fn page_step(step: &Step, catalog: &Catalog) -> Value {
             json!({"wait": [media, eventtype], "timeoutMs": timeout_ms.unwrap_or(DEFAULT_WAIT_MS)})
         }
         Step::Eval { eval, .. } => json!({"eval": eval}),
-        // Never sent to the page: the runner fires it between batches.
-        Step::Control { control } => json!({"control": control}),
+        // Never sent to the page: the runner does them between batches.
+        Step::Control { .. }
+        | Step::Click { .. }
+        | Step::Type { .. }
+        | Step::WaitVisible { .. } => Value::Null,
     }
 }
 
 /// What the probe reported for one step.
 fn step_outcome(step: &Step, answer: &Value) -> Result<StepOutcome, HarnessError> {
     match step {
-        Step::Call { .. } | Step::Eval { .. } | Step::Control { .. } => call_outcome(answer),
+        Step::Call { .. }
+        | Step::Eval { .. }
+        | Step::Control { .. }
+        | Step::Click { .. }
+        | Step::Type { .. }
+        | Step::WaitVisible { .. } => call_outcome(answer),
         Step::Wait { timeout_ms, .. } => Ok(match answer.get("found").and_then(Value::as_u64) {
             Some(i) => StepOutcome::Found {
                 index: usize::try_from(i).unwrap_or(usize::MAX),

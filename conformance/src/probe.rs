@@ -66,6 +66,21 @@ pub struct ConsoleLine {
     pub args: Vec<Value>,
 }
 
+impl ConsoleLine {
+    /// The line with its text and string arguments passed through `f`.
+    pub fn map_text(self, f: &dyn Fn(&str) -> String) -> Self {
+        Self {
+            level: self.level,
+            text: f(&self.text),
+            args: self
+                .args
+                .into_iter()
+                .map(|a| serde_json::from_str(&f(&a.to_string())).unwrap_or(a))
+                .collect(),
+        }
+    }
+}
+
 impl Pushed {
     /// Sorts BiDi events into records and console lines; others are dropped.
     pub fn of(events: Vec<Value>) -> Self {

@@ -79,6 +79,13 @@ pub enum StepOutcome {
         /// Why.
         message: String,
     },
+    /// The page action (click, typing, an element shown) was done.
+    Acted,
+    /// The page action could not be done (no such element, not clickable).
+    ActionFailed {
+        /// Why.
+        message: String,
+    },
 }
 
 impl StepOutcome {
@@ -94,6 +101,8 @@ impl StepOutcome {
             StepOutcome::Unfinished => "never finished".into(),
             StepOutcome::Triggered => "fired".into(),
             StepOutcome::ControlFailed { message } => format!("not fired: {message}"),
+            StepOutcome::Acted => "done".into(),
+            StepOutcome::ActionFailed { message } => format!("could not: {message}"),
         }
     }
 }

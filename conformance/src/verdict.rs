@@ -121,6 +121,8 @@ mod tests {
             )],
             steps: Vec::new(),
             probe: Default::default(),
+            wire: Vec::new(),
+            console: Vec::new(),
         }
     }
 

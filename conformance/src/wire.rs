@@ -65,6 +65,59 @@ pub enum WireEntry {
     },
 }
 
+impl WireEntry {
+    /// The entry with every text in it (URL, headers, bodies, frames)
+    /// passed through `f`: how secrets are hidden before it is kept.
+    pub fn map_text(self, f: &dyn Fn(&str) -> String) -> Self {
+        let pairs = |h: Vec<(String, String)>| h.into_iter().map(|(k, v)| (k, f(&v))).collect();
+        match self {
+            WireEntry::Request {
+                at_ms,
+                id,
+                method,
+                url,
+                jodo,
+                headers,
+                body,
+            } => WireEntry::Request {
+                at_ms,
+                id,
+                method,
+                url: f(&url),
+                jodo,
+                headers: pairs(headers),
+                body: f(&body),
+            },
+            WireEntry::Response {
+                at_ms,
+                id,
+                status,
+                headers,
+                html,
+                sha256,
+            } => WireEntry::Response {
+                at_ms,
+                id,
+                status,
+                headers: pairs(headers),
+                html: html.map(|h| f(&h)),
+                sha256,
+            },
+            WireEntry::Frame {
+                at_ms,
+                dir,
+                url,
+                text,
+            } => WireEntry::Frame {
+                at_ms,
+                dir,
+                url: f(&url),
+                text: f(&text),
+            },
+        }
+    }
+}
+
 /// The record, shared by every connection of the proxy.
 #[derive(Debug)]
 pub struct WireLog {

@@ -13,10 +13,12 @@ use jodo_mock::{Preload, WidgetBuild};
 use tokio::sync::mpsc;
 
 use crate::backend::{self, Backend};
-use crate::browser::Browser;
+use crate::browser::{Bidi, Browser};
 use crate::case::{self, Case};
 use crate::checks::{self, CheckContext};
 use crate::executor::{self, HarnessError, duration_ms};
+use crate::page::Page;
+use crate::proxy::InterceptProxy;
 use crate::report::{BrowserInfo, CaseReport, Outcome, Status};
 use crate::run_options::{RunError, RunOptions};
 use crate::trace::{CaseTrace, StepOutcome};
@@ -90,7 +92,18 @@ pub(crate) async fn work(
         let next = shared.queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some((index, case)) = next else { break };
         let _ = news.send(News::Taken(index));
-        let (mut report, unresponsive) = run_one(&browser, backend.as_ref(), case, shared).await;
+        let (mut report, unresponsive) = run_one(
+            &browser,
+            backend.as_ref(),
+            case,
+            &CaseSetting {
+                ctx: shared.ctx,
+                page: &options.page,
+                timeout: options.case_timeout,
+                watch: None,
+            },
+        )
+        .await;
         verdict::settle(&mut report, &options.known, options.profile);
         if options
             .fail_fast
@@ -153,18 +166,83 @@ enum Ended {
     Harness(HarnessError),
 }
 
+/// What a case runs with besides its browser and backend.
+pub struct CaseSetting<'a> {
+    /// What the checks consult.
+    pub ctx: &'a CheckContext<'a>,
+    /// The page the SDK runs in.
+    pub page: &'a Page,
+    /// A limit overriding the case's own.
+    pub timeout: Option<Duration>,
+    /// Where the case's wire and console come from, when they are watched.
+    pub watch: Option<&'a Watch<'a>>,
+}
+
+/// The wire and the console of a case, when a proxy and a BiDi socket
+/// watch them: cleared before the case, kept in its report after it, with
+/// the secrets in them replaced by their names.
+pub struct Watch<'a> {
+    /// The intercepting proxy.
+    pub proxy: Option<&'a InterceptProxy>,
+    /// The session's BiDi connection.
+    pub bidi: Option<&'a Bidi>,
+    /// Secrets and the names they are shown under (`[akey]`).
+    pub secrets: &'a [(String, &'static str)],
+}
+
+impl Watch<'_> {
+    async fn begin(&self) {
+        if let Some(p) = self.proxy {
+            p.log().clear();
+        }
+        if let Some(b) = self.bidi {
+            b.take_events().await;
+        }
+    }
+
+    async fn end(&self, report: &mut CaseReport) {
+        let hide = |text: &str| {
+            let mut text = text.to_owned();
+            for (secret, name) in self.secrets {
+                if !secret.is_empty() {
+                    text = text.replace(secret.as_str(), &format!("[{name}]"));
+                }
+            }
+            text
+        };
+        if let Some(p) = self.proxy {
+            report.wire = p
+                .log()
+                .entries()
+                .into_iter()
+                .map(|e| e.map_text(&hide))
+                .collect();
+        }
+        if let Some(b) = self.bidi {
+            // Pushes of the case's last moments may still be in flight.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let pushed = crate::probe::Pushed::of(b.take_events().await);
+            report.console = pushed
+                .console
+                .into_iter()
+                .map(|l| l.map_text(&hide))
+                .collect();
+        }
+    }
+}
+
 /// Runs one case; whether the browser stopped answering.
-async fn run_one(
+pub async fn run_one(
     browser: &Browser,
     backend: &dyn Backend,
     case: &Case,
-    shared: &Shared<'_>,
+    setting: &CaseSetting<'_>,
 ) -> (CaseReport, bool) {
-    let ctx = shared.ctx;
-    let limit = shared
-        .options
-        .case_timeout
-        .unwrap_or_else(|| case.timeout());
+    let ctx = setting.ctx;
+    let limit = setting.timeout.unwrap_or_else(|| case.timeout());
+    if let Some(w) = setting.watch {
+        w.begin().await;
+    }
     let started = Instant::now();
     let mut report = CaseReport {
         id: case.id.clone(),
@@ -181,6 +259,8 @@ async fn run_one(
         checks: Vec::new(),
         steps: Vec::new(),
         probe: Default::default(),
+        wire: Vec::new(),
+        console: Vec::new(),
     };
     if let Some(why) = backend::unmet(case, backend) {
         report.outcome = Outcome::NotApplicable;
@@ -191,7 +271,7 @@ async fn run_one(
     let result = match backend.prepare(case) {
         Err(e) => Err(Ended::Harness(HarnessError::Backend(e))),
         Ok(()) => {
-            let url = shared.options.page.url(backend, Some(&case.id));
+            let url = setting.page.url(backend, Some(&case.id));
             let catalog = ctx.schemas.catalog();
             // The page stops the case a little before the limit, so a case
             // that waits forever still reports where it was; the limit
@@ -246,6 +326,9 @@ async fn run_one(
     }
     report.duration_ms = duration_ms(started.elapsed());
     report.overhead_ms = overhead_ms(&report);
+    if let Some(w) = setting.watch {
+        w.end(&mut report).await;
+    }
     (report, unresponsive)
 }
 

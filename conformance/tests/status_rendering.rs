@@ -60,6 +60,8 @@ fn cases() -> Vec<CaseReport> {
                 )],
                 steps: Vec::new(),
                 probe: Default::default(),
+                wire: Vec::new(),
+                console: Vec::new(),
             }
         })
         .collect()

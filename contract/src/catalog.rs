@@ -213,6 +213,39 @@ pub struct Catalog {
     /// Contract rules cases are tagged with.
     #[serde(default)]
     pub rules: Vec<RuleEntry>,
+    /// The host page's configuration (the page's `extdata`).
+    #[serde(default)]
+    pub host_config: Vec<HostConfigField>,
+    /// What `certify` checks on an integrator's page.
+    #[serde(default)]
+    pub page_checks: Vec<PageCheckEntry>,
+}
+
+/// One field of the host page's `extdata`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostConfigField {
+    /// Field name.
+    pub name: String,
+    /// JSON type it must have.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Whether it names an element the page must have.
+    pub container: bool,
+    /// One line for reports.
+    pub summary: String,
+}
+
+/// One check on an integrator's page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PageCheckEntry {
+    /// Stable id, used in reports and in the faulty pages' names.
+    pub id: String,
+    /// `required` (a failure means not certified) or `advisory`.
+    pub grade: String,
+    /// The spec section the check comes from.
+    pub section: String,
+    /// One line for reports.
+    pub summary: String,
 }
 
 /// A contract rule: what cases name in their `rules:` tags, so coverage
@@ -244,6 +277,11 @@ impl Catalog {
     /// [`CatalogError::Malformed`] with the YAML location.
     pub fn from_yaml(text: &str) -> Result<Self, CatalogError> {
         Ok(crate::yaml::from_str(text)?)
+    }
+
+    /// The page check with this id.
+    pub fn page_check(&self, id: &str) -> Option<&PageCheckEntry> {
+        self.page_checks.iter().find(|c| c.id == id)
     }
 
     /// The entry for a pair in its canonical spelling.

@@ -19,6 +19,7 @@ pub fn check(trace: &CaseTrace) -> Vec<Failure> {
                 call,
                 args,
                 returns: Some(want),
+                ..
             } => (
                 format!("return-code:{call}"),
                 format!("{call}({})", describe_args(args)),

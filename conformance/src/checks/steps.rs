@@ -31,10 +31,14 @@ pub fn check(trace: &CaseTrace) -> Vec<Failure> {
                     "step-finishes",
                     format!("{what} never finished"),
                 )),
+                StepOutcome::ActionFailed { message } => {
+                    Some(Failure::new("page-action", format!("{what}: {message}")))
+                }
                 StepOutcome::Returned { .. }
                 | StepOutcome::Found { .. }
                 | StepOutcome::Skipped
-                | StepOutcome::Triggered => None,
+                | StepOutcome::Triggered
+                | StepOutcome::Acted => None,
             }
         })
         .collect()

@@ -258,6 +258,14 @@ pub struct CaseReport {
     pub steps: Vec<StepRecord>,
     /// What the page probe recorded, including the event trace.
     pub probe: ProbeRecord,
+    /// What crossed the wire during the case, when a proxy watched it
+    /// (secrets shown by name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wire: Vec<crate::wire::WireEntry>,
+    /// The page's console during the case, when BiDi watched it (secrets
+    /// shown by name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub console: Vec<crate::probe::ConsoleLine>,
 }
 
 impl CaseReport {
