@@ -114,6 +114,7 @@ impl BackendKind {
 pub struct MockBackend {
     mock: MockServer,
     schemas: Arc<Contract>,
+    certificate: Vec<u8>,
 }
 
 impl MockBackend {
@@ -127,13 +128,29 @@ impl MockBackend {
         preload: Preload,
     ) -> Result<Self, StartError> {
         let config = MockConfig::local(schemas.clone())?;
+        let certificate = config.tls.certificate_der().to_vec();
         let mock = MockServer::start_local(MockConfig {
             widget,
             preload: Some(preload),
             ..config
         })
         .await?;
-        Ok(Self { mock, schemas })
+        Ok(Self {
+            mock,
+            schemas,
+            certificate,
+        })
+    }
+
+    /// `127.0.0.1:PORT` and the certificate of the mock, for a proxy that
+    /// sends the Jodo hosts' requests to it.
+    pub fn intercept_target(&self) -> (String, &[u8]) {
+        (self.mock.addr().to_string(), &self.certificate)
+    }
+
+    /// Lets a page on `origin` create sessions with its own keys.
+    pub fn admit(&self, origin: String, keys: Option<jodo_mock::gateway::KeyPair>) {
+        self.mock.admit(origin, keys);
     }
 }
 

@@ -308,6 +308,24 @@ pub fn golden_path(dir: &Path, id: &str) -> std::path::PathBuf {
     dir.join("snapshots").join(format!("{id}.snap"))
 }
 
+/// One case file (a journey given on the command line); its golden trace
+/// is looked for beside it, as for a folder of cases.
+///
+/// # Errors
+/// [`CaseError`] for an unreadable or broken file.
+pub fn from_file(path: &Path, schemas: &Contract) -> Result<Case, CaseError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let mut case = parse(&text, &path.display().to_string(), id.as_deref(), schemas)?;
+    if let Some(dir) = path.parent() {
+        case.golden_snapshot = std::fs::read_to_string(golden_path(dir, &case.id)).ok();
+    }
+    Ok(case)
+}
+
 /// Every `*.yaml` case in a directory, sorted by id.
 ///
 /// # Errors

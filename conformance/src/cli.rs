@@ -50,6 +50,18 @@ pub enum Command {
     /// killed by a case naming the check it breaks, 1 otherwise, 2 the
     /// self-test could not run (no browser, a stale or invalid mutant).
     Selftest(SelftestArgs),
+    /// Certify an integrator's own page, unmodified: the browser goes
+    /// through an intercepting proxy that answers for the Jodo hosts from
+    /// the kit's mock; the probe arrives as a WebDriver BiDi preload
+    /// script; the built-in cases and a few trials drive the page; the
+    /// page checks of the catalogue judge it; report.html, report.json and
+    /// junit.xml say whether it is certified.
+    ///
+    /// Exit codes: 0 certified (with or without advisories), 1 not
+    /// certified, 2 the page could not be certified (it does not load, has
+    /// no SDK script or no extdata object, a bad journey file, no browser),
+    /// 130 interrupted.
+    Certify(CertifyArgs),
     /// Print the catalogue of methods, events, status codes and external-data fields.
     Catalog {
         /// Print it as JSON instead of tables.
@@ -155,6 +167,47 @@ pub struct RunArgs {
     /// interrupted, run_finished).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+/// `certify`.
+#[derive(Debug, clap::Args)]
+pub struct CertifyArgs {
+    /// The page: an http(s):// URL (your dev server, e.g.
+    /// http://localhost:3000/help) or a local .html file the kit serves
+    /// with its folder.
+    #[arg(long, value_name = "URL|FILE")]
+    pub page: jodo_conformance::certify::target::PageTarget,
+    /// The SDK build to answer the Jodo script host with; the reference
+    /// build when absent.
+    #[arg(long, value_name = "PATH")]
+    pub widget: Option<PathBuf>,
+    /// Another host to answer from the mock (repeatable). The spec's
+    /// myjodo.jodoworld.com, the page's serverpath host and any host asking
+    /// for a /jodowidgetapi/ path already are.
+    #[arg(long = "jodo-host", value_name = "NAME")]
+    pub jodo_host: Vec<String>,
+    /// A case file of your own journey (click, type, wait_visible steps
+    /// and SDK calls), run after the built-in cases (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub journey: Vec<PathBuf>,
+    /// Run only built-in cases whose id contains this text (repeatable);
+    /// all of them by default, so every event reaches the page.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// Browser: chromium or firefox.
+    #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
+    pub browser: BrowserKind,
+    /// Contract profile events are checked in.
+    #[arg(long, default_value = "strict")]
+    pub profile: Profile,
+    /// Known results of the SDK build in this browser, as for `run`
+    /// (e.g. conformance/expectations/firefox.yaml): cases that end as
+    /// listed are not held against the page.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// Where report.json, junit.xml and report.html go.
+    #[arg(long, value_name = "DIR", default_value = "reports/certify")]
+    pub report_dir: PathBuf,
 }
 
 /// `selftest`.

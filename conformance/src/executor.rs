@@ -49,26 +49,33 @@ pub async fn run_case(
     catalog: &Catalog,
     backend: &dyn Backend,
     stop_after: Duration,
+    evals_in_page: bool,
 ) -> Result<CaseTrace, HarnessError> {
     let started = Instant::now();
     client.goto(page_url).await?;
     let steps = &case.steps;
+    // In a page whose Content-Security-Policy forbids eval, the probe
+    // cannot evaluate an expression; WebDriver can, so there the runner
+    // evaluates them itself.
+    let by_driver =
+        |s: &Step| s.is_driver_step() || (!evals_in_page && matches!(s, Step::Eval { .. }));
     let mut trace = CaseTrace::default();
     let mut next_event = 0u64;
     let mut record: Option<Value> = None;
     let mut i = 0;
     while i < steps.len() {
-        if steps[i].is_driver_step() {
+        if by_driver(&steps[i]) {
             let at = Instant::now();
             let outcome = driver_step(client, backend, &steps[i], catalog).await?;
             let failed = !matches!(
                 outcome,
                 StepOutcome::Triggered | StepOutcome::Acted | StepOutcome::Returned { .. }
             );
+            let elapsed = duration_ms(at.elapsed());
             trace.steps.push(StepRecord {
                 step: steps[i].clone(),
                 outcome,
-                elapsed_ms: duration_ms(at.elapsed()),
+                elapsed_ms: elapsed,
             });
             record = None;
             i += 1;
@@ -79,7 +86,7 @@ pub async fn run_case(
         }
         let end = steps[i..]
             .iter()
-            .position(Step::is_driver_step)
+            .position(by_driver)
             .map_or(steps.len(), |p| i + p);
         let batch: Vec<Value> = steps[i..end]
             .iter()
@@ -229,10 +236,17 @@ async fn driver_step(
                 .await?;
             call_outcome(&answer)?
         }
-        Step::Wait { .. } | Step::Eval { .. } => {
-            return Err(HarnessError::Probe(
-                "a page step was sent to the runner".into(),
-            ));
+        Step::Eval { eval, .. } => {
+            let script = format!(
+                "try {{ var v = ({eval}); }} catch (e) {{ return {{threw: String((e && e.message) || e)}}; }}\n\
+                 return Promise.resolve(v).then(function (x) {{ return {{returned: x === undefined ? null : x, type: typeof x}}; }},\n\
+                 function (e) {{ return {{threw: String((e && e.message) || e)}}; }});"
+            );
+            let answer = client.execute(&script, vec![]).await?;
+            call_outcome(&answer)?
+        }
+        Step::Wait { .. } => {
+            return Err(HarnessError::Probe("a wait was sent to the runner".into()));
         }
     })
 }

@@ -14,6 +14,8 @@
 //! - [`worker`] and [`runner`]: a whole run on `--jobs` workers, told as
 //!   [`events`] to the [`reporters`]; [`shard`] chooses its cases.
 //! - [`mutation`]: the suite run against every mutant (`selftest`).
+//! - [`certify`]: an integrator's own page, through the [`proxy`] (its
+//!   [`wire`] record) and the BiDi probe, against the page checks.
 //! - [`coverage`]: which catalogue entries the cases exercise.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
@@ -21,6 +23,7 @@ pub mod backend;
 pub mod browser;
 pub mod case;
 pub mod catalog_view;
+pub mod certify;
 pub mod checks;
 pub mod coverage;
 pub mod events;

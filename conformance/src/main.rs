@@ -16,7 +16,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,hudsucker=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -37,6 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => runtime.block_on(commands::run::exec(args)),
         Command::Selftest(args) => runtime.block_on(commands::selftest::exec(args)),
+        Command::Certify(args) => runtime.block_on(commands::certify::exec(args)),
         Command::Validate(args) => commands::inspect::validate(&args),
         Command::Coverage(args) => commands::inspect::coverage(&args),
         Command::Catalog { json } => commands::inspect::catalog(json),

@@ -15,6 +15,14 @@ pub enum Page {
 }
 
 impl Page {
+    /// Whether the probe may evaluate a case's expressions in the page:
+    /// the kit's host page allows it; a page of the user's may forbid eval
+    /// in its Content-Security-Policy, so there the runner does it through
+    /// WebDriver.
+    pub fn evals_in_page(&self) -> bool {
+        matches!(self, Page::KitHost)
+    }
+
     /// The URL to load for a case (`None`: for the build's version, before
     /// any case runs).
     pub fn url(&self, backend: &dyn Backend, case: Option<&str>) -> String {

@@ -80,6 +80,9 @@ impl Routes {
 struct Handler {
     routes: Arc<RwLock<Routes>>,
     log: Arc<WireLog>,
+    /// For each relayed socket (by URL), how one direction tells the other
+    /// that its side went away.
+    ends: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>>,
     /// The exchange this instance is handling (hudsucker hands a request
     /// and its response to the same instance).
     current: Option<u64>,
@@ -218,6 +221,71 @@ impl HttpHandler for Handler {
 }
 
 impl WebSocketHandler for Handler {
+    /// Relays one direction of a socket. Unlike hudsucker's default, a side
+    /// that goes away without a Close frame is mirrored as such: both
+    /// directions stop and the other connection is dropped, so the page
+    /// sees the abnormal closure (1006) a dropped backend gives, not a
+    /// clean close the proxy made up. (A widget resumes after 1006.)
+    fn handle_websocket(
+        mut self,
+        ctx: WebSocketContext,
+        mut stream: impl futures_util::Stream<
+            Item = Result<Message, hudsucker::tokio_tungstenite::tungstenite::Error>,
+        > + Unpin
+        + Send
+        + 'static,
+        mut sink: impl futures_util::Sink<
+            Message,
+            Error = hudsucker::tokio_tungstenite::tungstenite::Error,
+        > + Unpin
+        + Send
+        + 'static,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        use futures_util::{SinkExt, StreamExt};
+        async move {
+            let key = match &ctx {
+                WebSocketContext::ClientToServer { dst, .. } => dst.to_string(),
+                WebSocketContext::ServerToClient { src, .. } => src.to_string(),
+            };
+            let end = self
+                .ends
+                .lock()
+                .map(|mut m| m.entry(key.clone()).or_default().clone())
+                .unwrap_or_default();
+            let mut closed_cleanly = false;
+            loop {
+                tokio::select! {
+                    next = stream.next() => match next {
+                        Some(Ok(message)) => {
+                            closed_cleanly |= matches!(message, Message::Close(_));
+                            let Some(message) = self.handle_message(&ctx, message).await else {
+                                continue;
+                            };
+                            if sink.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                        Some(Err(_)) | None => break,
+                    },
+                    () = end.notified() => break,
+                }
+            }
+            // A side that went away without a Close wakes the other
+            // direction (a permit waits if it is not listening yet) so it
+            // stops too; after a relayed Close the other side answers it
+            // and ends its direction itself. The map entry goes with the
+            // second one.
+            if !closed_cleanly {
+                end.notify_one();
+            }
+            if let Ok(mut m) = self.ends.lock() {
+                if Arc::strong_count(&end) <= 2 {
+                    m.remove(&key);
+                }
+            }
+        }
+    }
+
     async fn handle_message(
         &mut self,
         ctx: &WebSocketContext,
@@ -320,6 +388,7 @@ impl InterceptProxy {
         let handler = Handler {
             routes: routes.clone(),
             log: log.clone(),
+            ends: Arc::default(),
             current: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

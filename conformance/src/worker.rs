@@ -277,7 +277,15 @@ pub async fn run_one(
             // that waits forever still reports where it was; the limit
             // itself catches a page that no longer answers at all.
             let in_page = limit.saturating_sub(PAGE_STOP_MARGIN);
-            let run = executor::run_case(browser.client(), &url, case, catalog, backend, in_page);
+            let run = executor::run_case(
+                browser.client(),
+                &url,
+                case,
+                catalog,
+                backend,
+                in_page,
+                setting.page.evals_in_page(),
+            );
             match tokio::time::timeout(limit, run).await {
                 Err(_) => Err(Ended::Timeout),
                 Ok(Err(e)) => Err(Ended::Harness(e)),

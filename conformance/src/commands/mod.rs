@@ -1,6 +1,7 @@
 //! The subcommands, each an `exec`-style function from its arguments to
 //! an exit code or an error.
 
+pub mod certify;
 pub mod inspect;
 pub mod run;
 pub mod selftest;
