@@ -137,6 +137,14 @@ fn header_pairs(headers: &hudsucker::hyper::HeaderMap) -> Vec<(String, String)> 
 }
 
 impl HttpHandler for Handler {
+    async fn handle_error(
+        &mut self,
+        _ctx: &HttpContext,
+        err: hudsucker::hyper_util::client::legacy::Error,
+    ) -> Response<Body> {
+        self.failed(&err)
+    }
+
     async fn handle_request(
         &mut self,
         _ctx: &HttpContext,
@@ -217,6 +225,34 @@ impl HttpHandler for Handler {
             sha256: Some(hex::encode(Sha256::digest(&bytes))),
         });
         Response::from_parts(parts, Body::from(bytes))
+    }
+}
+
+impl Handler {
+    /// Records a request the proxy could not forward, and answers 502 with
+    /// why, so a page that does not load says so.
+    fn failed(&mut self, err: &dyn std::error::Error) -> Response<Body> {
+        let mut why = err.to_string();
+        let mut source = err.source();
+        while let Some(s) = source {
+            why = format!("{why}: {s}");
+            source = s.source();
+        }
+        if let Some(id) = self.current.take() {
+            self.log.push(WireEntry::Response {
+                at_ms: self.log.now_ms(),
+                id,
+                status: 502,
+                headers: vec![("x-jodo-proxy-error".into(), why.clone())],
+                html: None,
+                sha256: None,
+            });
+        }
+        let mut res = Response::new(Body::from(format!(
+            "the proxy could not reach the server: {why}"
+        )));
+        *res.status_mut() = hudsucker::hyper::StatusCode::BAD_GATEWAY;
+        res
     }
 }
 

@@ -160,3 +160,143 @@ fn each_faulty_page_is_flagged_by_exactly_its_check_and_the_good_page_by_none() 
         flagged.len()
     );
 }
+
+/// The good page with every built-in case, in both browsers, plus an
+/// integrator's journey through the page's own input and button.
+fn good_page_is_certified_in(browser: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = page_with(dir.path(), &[]);
+    let journey = root().join("fixtures/host-pages/journeys/chat-from-the-page.yaml");
+    let reports = dir.path().join("reports");
+    let (code, stderr, report) = certify(
+        &[
+            "--page",
+            page.to_str().unwrap(),
+            "--browser",
+            browser,
+            "--journey",
+            journey.to_str().unwrap(),
+        ],
+        &reports,
+    );
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(
+        failed_checks(&report),
+        Vec::<String>::new(),
+        "{browser}: {stderr}"
+    );
+    assert_eq!(
+        (report["verdict"].as_str(), code),
+        (Some("certified"), Some(0)),
+        "{stderr}"
+    );
+    let cases = report["cases"].as_array().unwrap();
+    assert!(
+        cases.len() >= 63,
+        "every built-in case and the trials ran: {}",
+        cases.len()
+    );
+    let journeys = report["journeys"].as_array().unwrap();
+    assert_eq!(journeys.len(), 1);
+    assert_eq!(journeys[0]["status"], "passed", "{}", journeys[0]);
+    // Keys appear masked or by name only, never in full.
+    let text = std::fs::read_to_string(reports.join("report.json")).unwrap();
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    for secret in ["acme-live-akey-7f3a9c", "acme-live-skey-2b8d41"] {
+        assert!(
+            !text.contains(secret) && !html.contains(secret),
+            "{secret} in a report"
+        );
+        assert!(!stderr.contains(secret), "{secret} printed");
+    }
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "the screenshot is embedded"
+    );
+    assert!(
+        report["page"]["sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64)
+    );
+}
+
+#[test]
+fn the_good_page_is_certified_in_chromium_with_a_journey() {
+    good_page_is_certified_in("chromium");
+}
+
+#[test]
+fn the_good_page_is_certified_in_firefox_with_a_journey() {
+    good_page_is_certified_in("firefox");
+}
+
+/// Pages the kit cannot certify: a clear message, exit code 2, and no
+/// report written.
+#[test]
+fn pages_that_cannot_be_certified_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mk = |name: &str, edits: &[Edit]| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        page_with(&d, edits)
+    };
+    let without_sdk = mk(
+        "no-sdk",
+        &[Edit {
+            file: "index.html".into(),
+            find: "<script src=\"https://myjodo.jodoworld.com/jodowidgetapi/js/ext_integration-2.0.js\"></script>".into(),
+            replace: String::new(),
+        }],
+    );
+    let not_object = mk(
+        "not-object",
+        &[Edit {
+            file: "config.js".into(),
+            find: "var extdata = {".into(),
+            replace: "var extdata = \"acme\";\nvar unused = {".into(),
+        }],
+    );
+    let bad_journey = dir.path().join("broken.yaml");
+    std::fs::write(
+        &bad_journey,
+        "id: broken\ntitle: t\narea: journey\nscenario: allocated\nsteps:\n  - click: 3\n",
+    )
+    .unwrap();
+    let good = mk("good", &[]);
+    let url = format!("http://{closed}/index.html");
+    let cases: [(Vec<&str>, &str); 5] = [
+        (vec!["--page", &url], "did not load: nothing answered"),
+        (
+            vec!["--page", without_sdk.to_str().unwrap()],
+            "has no Jodo SDK",
+        ),
+        (
+            vec!["--page", not_object.to_str().unwrap()],
+            "has no extdata object (extdata is string)",
+        ),
+        (
+            vec![
+                "--page",
+                good.to_str().unwrap(),
+                "--journey",
+                bad_journey.to_str().unwrap(),
+            ],
+            "line 6, at /steps/0",
+        ),
+        (
+            vec!["--page", "/nonexistent/page.html"],
+            "no such HTML file",
+        ),
+    ];
+    for (args, says) in cases {
+        let reports = dir.path().join("reports-refused");
+        let (code, stderr, report) = certify(&args, &reports);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(report.is_none(), "{args:?}: nothing is written");
+    }
+}

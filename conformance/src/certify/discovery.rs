@@ -41,6 +41,16 @@ pub struct Document {
     pub headers: Vec<(String, String)>,
 }
 
+impl Document {
+    /// Why the proxy could not fetch it, when it could not.
+    pub fn proxy_error(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == "x-jodo-proxy-error")
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Why the page cannot be certified at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {

@@ -176,6 +176,13 @@ pub async fn certify(
     let first_load = proxy.log().entries();
     let document = discovery::document_of(&first_load, &served.url);
     match &document {
+        Some(d) if d.proxy_error().is_some() => {
+            return Err(DiscoveryError::NotLoaded {
+                url: served.url.clone(),
+                message: format!("nothing answered: {}", d.proxy_error().unwrap_or_default()),
+            }
+            .into());
+        }
         Some(d) if d.status >= 400 => {
             return Err(DiscoveryError::NotLoaded {
                 url: served.url.clone(),
@@ -183,13 +190,10 @@ pub async fn certify(
             }
             .into());
         }
-        None if !first_load
-            .iter()
-            .any(|e| matches!(e, crate::wire::WireEntry::Response { .. })) =>
-        {
+        None => {
             return Err(DiscoveryError::NotLoaded {
                 url: served.url.clone(),
-                message: "nothing answered".into(),
+                message: "the browser never fetched it (a port or address it refuses?)".into(),
             }
             .into());
         }
