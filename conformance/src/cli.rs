@@ -200,9 +200,8 @@ pub struct CertifyArgs {
     /// Contract profile events are checked in.
     #[arg(long, default_value = "strict")]
     pub profile: Profile,
-    /// Known results of the SDK build in this browser, as for `run`
-    /// (e.g. conformance/expectations/firefox.yaml): cases that end as
-    /// listed are not held against the page.
+    /// Known results of the SDK build in this browser, as for `run`: cases
+    /// that end as listed are reported as known.
     #[arg(long, value_name = "FILE")]
     pub expectations: Option<PathBuf>,
     /// Where report.json, junit.xml and report.html go.

@@ -40,6 +40,7 @@ impl Driver {
             &["--port=0"],
             "started successfully on port ",
             tmpdir,
+            None,
         )
         .await
     }
@@ -49,12 +50,13 @@ impl Driver {
     /// # Errors
     /// [`BrowserError::Missing`] when the driver is not installed,
     /// [`BrowserError::DriverStart`] when it does not come up.
-    pub async fn geckodriver(tmpdir: &Path) -> Result<Self, BrowserError> {
+    pub async fn geckodriver(tmpdir: &Path, display: Option<&str>) -> Result<Self, BrowserError> {
         Self::start(
             "geckodriver",
             &["--port", "0"],
             "Listening on 127.0.0.1:",
             tmpdir,
+            display,
         )
         .await
     }
@@ -71,9 +73,14 @@ impl Driver {
         args: &[&str],
         marker: &'static str,
         tmpdir: &Path,
+        display: Option<&str>,
     ) -> Result<Self, BrowserError> {
         let binary = find_on_path(name).ok_or(BrowserError::Missing { what: name })?;
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        if let Some(display) = display {
+            command.env("DISPLAY", display);
+        }
+        let mut child = command
             .args(args)
             .env("TMPDIR", tmpdir)
             .process_group(0)

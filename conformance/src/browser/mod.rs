@@ -5,6 +5,7 @@
 //! WebDriver session with the capabilities measured to work here.
 
 pub mod bidi;
+pub mod display;
 pub mod driver;
 pub mod error;
 pub mod session;

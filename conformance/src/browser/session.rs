@@ -6,6 +6,7 @@ use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 
 use super::bidi::{Bidi, BidiError};
+use super::display::VirtualDisplay;
 use super::driver::{Driver, find_on_path};
 use super::error::BrowserError;
 
@@ -51,6 +52,8 @@ pub struct Browser {
     pub version: String,
     /// The BiDi connection, when asked for.
     bidi: Option<Bidi>,
+    /// The virtual display the browser draws on, when it has one.
+    display: Option<VirtualDisplay>,
 }
 
 impl Browser {
@@ -63,6 +66,7 @@ impl Browser {
             .prefix("jodo-browser-")
             .tempdir()
             .map_err(BrowserError::Profile)?;
+        let mut display: Option<VirtualDisplay> = None;
         let (driver, url) = match (&options.webdriver_url, options.kind) {
             (Some(url), _) => (None, url.clone()),
             (None, BrowserKind::Chromium) => {
@@ -79,7 +83,14 @@ impl Browser {
                         what: "firefox-esr",
                     });
                 }
-                let driver = Driver::geckodriver(tmp.path()).await?;
+                // With Xvfb, Firefox gets a real window, and with it a
+                // screen to share; without, it runs headless.
+                if VirtualDisplay::available() {
+                    display = Some(VirtualDisplay::start().await?);
+                }
+                let driver =
+                    Driver::geckodriver(tmp.path(), display.as_ref().map(|d| d.name()).as_deref())
+                        .await?;
                 let url = driver.url();
                 (Some(driver), url)
             }
@@ -125,8 +136,13 @@ impl Browser {
             }
             BrowserKind::Firefox => {
                 caps.insert("browserName".into(), json!("firefox"));
+                let args: Vec<&str> = if display.is_some() {
+                    vec![]
+                } else {
+                    vec!["-headless"]
+                };
                 let mut firefox = json!({
-                    "args": ["-headless"],
+                    "args": args,
                     "prefs": {
                         "media.navigator.streams.fake": true,
                         "media.navigator.permission.disabled": true
@@ -197,6 +213,7 @@ impl Browser {
             driver,
             tmp,
             bidi,
+            display,
         })
     }
 
@@ -233,6 +250,9 @@ impl Browser {
         }
         if let Some(mut driver) = self.driver.take() {
             driver.kill();
+        }
+        if let Some(mut display) = self.display.take() {
+            display.kill();
         }
         let _ = std::fs::remove_dir_all(self.tmp.path());
     }
