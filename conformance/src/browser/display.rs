@@ -1,22 +1,22 @@
 //! A virtual X display (Xvfb) for a browser that needs a real window:
 //! headless Firefox has no screen to share, so screen capture fails there
 //! even inside a user gesture; under Xvfb it gets one. Like the driver, the
-//! server runs in a process group of its own that is killed on drop.
+//! server runs in a process group of its own ([`ProcessGroup`]).
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use super::driver::find_on_path;
 use super::error::BrowserError;
+use super::group::ProcessGroup;
 
 /// A running Xvfb.
 #[derive(Debug)]
 pub struct VirtualDisplay {
-    child: Child,
-    pgid: i32,
+    group: ProcessGroup,
     number: u32,
 }
 
@@ -33,7 +33,7 @@ impl VirtualDisplay {
     /// when it does not come up within 10 s.
     pub async fn start() -> Result<Self, BrowserError> {
         let binary = find_on_path("Xvfb").ok_or(BrowserError::Missing { what: "Xvfb" })?;
-        let mut child = Command::new(&binary)
+        let child = Command::new(&binary)
             .args([
                 "-displayfd",
                 "1",
@@ -52,19 +52,14 @@ impl VirtualDisplay {
             .map_err(|e| {
                 BrowserError::DriverStart(format!("cannot run {}: {e}", binary.display()))
             })?;
-        let pgid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
+        let mut group = ProcessGroup::of(child)
             .ok_or_else(|| BrowserError::DriverStart("Xvfb exited at once".into()))?;
-        let out = child
+        let out = group
+            .child()
             .stdout
             .take()
             .ok_or_else(|| BrowserError::DriverStart("Xvfb has no stdout".into()))?;
-        let mut display = Self {
-            child,
-            pgid,
-            number: 0,
-        };
+        let mut display = Self { group, number: 0 };
         // -displayfd writes the chosen display number once it is ready.
         let line = tokio::time::timeout(Duration::from_secs(10), async {
             BufReader::new(out).lines().next_line().await.ok().flatten()
@@ -93,20 +88,6 @@ impl VirtualDisplay {
 
     /// Kills the server's process group. Idempotent.
     pub fn kill(&mut self) {
-        if self.pgid > 0 {
-            // SAFETY: kill(2) with a negative pid signals the process group
-            // made with process_group(0); no memory is touched.
-            unsafe {
-                libc::kill(-self.pgid, libc::SIGKILL);
-            }
-            self.pgid = 0;
-            let _ = self.child.try_wait();
-        }
-    }
-}
-
-impl Drop for VirtualDisplay {
-    fn drop(&mut self) {
-        self.kill();
+        self.group.kill();
     }
 }

@@ -10,15 +10,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use super::error::BrowserError;
+use super::group::ProcessGroup;
 
 /// A running driver.
 #[derive(Debug)]
 pub struct Driver {
-    child: Child,
-    pgid: i32,
+    group: ProcessGroup,
     port: u16,
 }
 
@@ -80,7 +80,7 @@ impl Driver {
         if let Some(display) = display {
             command.env("DISPLAY", display);
         }
-        let mut child = command
+        let child = command
             .args(args)
             .env("TMPDIR", tmpdir)
             .process_group(0)
@@ -92,10 +92,9 @@ impl Driver {
             .map_err(|e| {
                 BrowserError::DriverStart(format!("cannot run {}: {e}", binary.display()))
             })?;
-        let pgid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
+        let mut group = ProcessGroup::of(child)
             .ok_or_else(|| BrowserError::DriverStart(format!("{name} exited at once")))?;
+        let child = group.child();
         // Both streams are drained for the driver's whole life, so it never
         // blocks on a full pipe; lines go to the port search until found.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -116,11 +115,7 @@ impl Driver {
                 }
             });
         }
-        let mut driver = Self {
-            child,
-            pgid,
-            port: 0,
-        };
+        let mut driver = Self { group, port: 0 };
         let port = tokio::time::timeout(Duration::from_secs(20), async {
             while let Some(line) = rx.recv().await {
                 if let Some(rest) = line.split(marker).nth(1) {
@@ -150,25 +145,11 @@ impl Driver {
 
     /// Process group id (the driver's pid).
     pub fn pgid(&self) -> i32 {
-        self.pgid
+        self.group.pgid()
     }
 
     /// Kills the whole process group and reaps the driver. Idempotent.
     pub fn kill(&mut self) {
-        if self.pgid > 0 {
-            // SAFETY: kill(2) with a negative pid signals the process group we
-            // created with process_group(0); no memory is touched.
-            unsafe {
-                libc::kill(-self.pgid, libc::SIGKILL);
-            }
-            self.pgid = 0;
-            let _ = self.child.try_wait();
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.kill();
+        self.group.kill();
     }
 }

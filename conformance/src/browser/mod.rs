@@ -8,6 +8,7 @@ pub mod bidi;
 pub mod display;
 pub mod driver;
 pub mod error;
+pub mod group;
 pub mod session;
 
 pub use bidi::{Bidi, BidiError};
