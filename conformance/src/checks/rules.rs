@@ -1,308 +1,496 @@
-//! Contract rules over the whole event trace, written once for every case.
+//! Contract rules over the whole trace, written once for every case and
+//! every recorded trace. Each rule is a small state machine fed the trace's
+//! records one at a time, in the probe's one order ([`Seen`]): a case's
+//! trace is fed from memory, a recorded console log of any size straight
+//! from the file (`check-trace`), so both share every rule and a long log
+//! needs no more memory than its longest session.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::{CheckContext, event_key};
 use crate::report::Failure;
-use crate::trace::{CaseTrace, order};
+use crate::trace::{CaseTrace, MediaCapture, order};
 
-/// One rule: a stable id and a function from the trace to failures.
+/// Failures one rule reports at most; beyond it, one more says how many.
+pub const FAILURES_KEPT: usize = 100;
+
+/// One record of a trace, as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub enum Seen<'a> {
+    /// An eventdata the callback received: its place among the events,
+    /// and its line when it came from a file.
+    Event {
+        /// Index among the trace's events.
+        index: usize,
+        /// Line of the file it was read from.
+        line: Option<u64>,
+        /// The eventdata.
+        event: &'a Value,
+    },
+    /// An SDK call the runner made (by method name).
+    Call(&'a str),
+    /// A getUserMedia or getDisplayMedia call.
+    Capture(&'a MediaCapture),
+    /// A WebSocket the page opened (its URL).
+    Socket(&'a str),
+    /// A request the page made (its URL).
+    Request(&'a str),
+}
+
+/// How a message names an event: its index, and its line when known.
+pub fn name(index: usize, line: Option<u64>) -> String {
+    match line {
+        Some(l) => format!("line {l}: event {index}"),
+        None => format!("event {index}"),
+    }
+}
+
+/// One rule's state as the trace goes by.
+trait RuleState {
+    /// Looks at one record; problems go to `out`.
+    fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>, out: &mut Vec<String>);
+}
+
+/// One rule: a stable id and a fresh state for a trace.
 struct Rule {
     id: &'static str,
-    check: fn(&Trace<'_>, &CheckContext<'_>) -> Vec<String>,
+    new: fn() -> Box<dyn RuleState>,
 }
 
-/// What rules read: the eventdata in order and the page probe's records.
-struct Trace<'a> {
-    events: Vec<&'a Value>,
-    probe: &'a crate::trace::ProbeRecord,
-}
-
-impl Trace<'_> {
-    /// Whether, before the record numbered `before`, the runner had called a
-    /// method whose catalogue consent covers `device`.
-    fn consented_by(&self, before: u64, device: &str, ctx: &CheckContext<'_>) -> bool {
-        let catalog = ctx.schemas.catalog();
-        self.probe.calls.iter().any(|c| {
-            order(c.seq) < before
-                && catalog
-                    .method(c.method())
-                    .is_some_and(|m| m.consent.iter().any(|d| d == device))
-        })
-    }
-
-    /// Whether the runner called `method` after the record numbered `from`
-    /// and before the one numbered `to`: a jodosessioninit after
-    /// session/ended starts a new session, whose events the ended one's
-    /// rule does not cover.
-    fn called_between(&self, method: &str, from: u64, to: u64) -> bool {
-        self.probe.calls.iter().any(|c| {
-            let n = order(c.seq);
-            n > from && n < to && c.method() == method
-        })
-    }
+fn boxed<S: RuleState + Default + 'static>() -> Box<dyn RuleState> {
+    Box::<S>::default()
 }
 
 const RULES: &[Rule] = &[
     Rule {
         id: "unique-messageid",
-        check: unique_messageid,
+        new: boxed::<UniqueMessageid>,
     },
     Rule {
         id: "nothing-after-ended",
-        check: nothing_after_ended,
+        new: boxed::<NothingAfterEnded>,
     },
     Rule {
         id: "no-keys-in-eventdata",
-        check: no_keys_in_eventdata,
+        new: boxed::<NoKeys>,
     },
     Rule {
         id: "secure-transport",
-        check: secure_transport,
+        new: boxed::<SecureTransport>,
     },
     Rule {
         id: "lifecycle",
-        check: lifecycle,
+        new: boxed::<Lifecycle>,
     },
     Rule {
         id: "ack-order",
-        check: ack_order,
+        new: boxed::<AckOrder>,
     },
     Rule {
         id: "media-lifecycle",
-        check: media_lifecycle,
+        new: boxed::<MediaLifecycle>,
     },
     Rule {
         id: "no-media-before-consent",
-        check: no_media_before_consent,
+        new: boxed::<NoMediaBeforeConsent>,
     },
 ];
 
-/// Failures of every rule, each naming its rule.
-pub fn check(trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<Failure> {
-    let t = Trace {
-        events: trace.probe.events.iter().map(|e| &e.event).collect(),
-        probe: &trace.probe,
-    };
-    RULES
-        .iter()
-        .flat_map(|rule| {
-            (rule.check)(&t, ctx)
-                .into_iter()
-                .map(move |message| Failure::new(rule.id, message))
-        })
-        .collect()
+/// One rule going through a trace: its state and what it found.
+struct Running {
+    id: &'static str,
+    state: Box<dyn RuleState>,
+    kept: Vec<String>,
+    more: usize,
 }
 
-/// Every messageid appears once within the session.
-fn unique_messageid(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
-    let events = &t.events;
-    let mut first_seen: HashMap<&str, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        if let Some(id) = e.get("messageid").and_then(Value::as_str) {
-            if let Some(first) = first_seen.insert(id, i) {
+/// Every rule, fed one trace.
+pub struct RuleStream {
+    rules: Vec<Running>,
+}
+
+impl Default for RuleStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RuleStream {
+    /// Every rule at the start of a trace.
+    pub fn new() -> Self {
+        Self {
+            rules: RULES
+                .iter()
+                .map(|r| Running {
+                    id: r.id,
+                    state: (r.new)(),
+                    kept: Vec::new(),
+                    more: 0,
+                })
+                .collect(),
+        }
+    }
+
+    /// Feeds one record to every rule.
+    pub fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>) {
+        let mut out = Vec::new();
+        for rule in &mut self.rules {
+            rule.state.see(seen, ctx, &mut out);
+            for message in out.drain(..) {
+                if rule.kept.len() < FAILURES_KEPT {
+                    rule.kept.push(message);
+                } else {
+                    rule.more += 1;
+                }
+            }
+        }
+    }
+
+    /// The failures, each naming its rule.
+    pub fn finish(self) -> Vec<Failure> {
+        self.rules
+            .into_iter()
+            .flat_map(|rule| {
+                let more = rule.more;
+                let tail = (more > 0).then(|| format!("… and {more} more like these"));
+                let id = rule.id;
+                rule.kept
+                    .into_iter()
+                    .chain(tail)
+                    .map(move |m| Failure::new(id, m))
+            })
+            .collect()
+    }
+}
+
+/// Failures of every rule on a case's trace.
+pub fn check(trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<Failure> {
+    let probe = &trace.probe;
+    // The probe's one order; at a tie (records without numbers) calls come
+    // last, so a call never consents to what it cannot be shown to precede.
+    let mut ordered: Vec<(u64, u8, Seen<'_>)> = Vec::new();
+    for (index, e) in probe.events.iter().enumerate() {
+        ordered.push((
+            order(e.seq),
+            0,
+            Seen::Event {
+                index,
+                line: None,
+                event: &e.event,
+            },
+        ));
+    }
+    for c in &probe.media {
+        ordered.push((order(c.seq), 0, Seen::Capture(c)));
+    }
+    for c in &probe.calls {
+        ordered.push((order(c.seq), 1, Seen::Call(c.method())));
+    }
+    ordered.sort_by_key(|(n, rank, _)| (*n, *rank));
+    let mut stream = RuleStream::new();
+    for (_, _, seen) in &ordered {
+        stream.see(seen, ctx);
+    }
+    for s in &probe.sockets {
+        stream.see(&Seen::Socket(&s.url), ctx);
+    }
+    for r in &probe.requests {
+        stream.see(&Seen::Request(&r.url), ctx);
+    }
+    stream.finish()
+}
+
+fn str_field<'a>(e: &'a Value, k: &str) -> Option<&'a str> {
+    e.get(k).and_then(Value::as_str)
+}
+
+/// Every messageid appears once within a session (a session/initialized
+/// begins the next one).
+#[derive(Default)]
+struct UniqueMessageid {
+    first_seen: HashMap<String, usize>,
+}
+
+impl RuleState for UniqueMessageid {
+    fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
+        let Seen::Event { index, line, event } = *seen else {
+            return;
+        };
+        if event_key(event) == "session/initialized" {
+            self.first_seen.clear();
+        }
+        if let Some(id) = str_field(event, "messageid") {
+            if let Some(first) = self.first_seen.insert(id.to_owned(), index) {
                 out.push(format!(
-                    "event {i} ({}) reuses messageid {id:?} of event {first}",
-                    event_key(e)
+                    "{} ({}) reuses messageid {id:?} of event {first}",
+                    name(index, line),
+                    event_key(event)
                 ));
             }
         }
     }
-    out
 }
 
 /// After session/ended only sessionEnd events may reach the page, until
 /// the page starts a new session with jodosessioninit.
-fn nothing_after_ended(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut ended: Option<u64> = None;
-    for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
-        if let Some(n) = ended {
-            if t.called_between("jodosessioninit", n, order(recorded.seq)) {
-                ended = None;
-            } else if e.get("media").and_then(Value::as_str) != Some("sessionEnd") {
-                out.push(format!(
-                    "event {i} ({}) came after session/ended",
-                    event_key(e)
-                ));
-                continue;
+#[derive(Default)]
+struct NothingAfterEnded {
+    ended: bool,
+}
+
+impl RuleState for NothingAfterEnded {
+    fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
+        match *seen {
+            Seen::Call("jodosessioninit") => self.ended = false,
+            Seen::Event { index, line, event } => {
+                if self.ended && str_field(event, "media") != Some("sessionEnd") {
+                    out.push(format!(
+                        "{} ({}) came after session/ended",
+                        name(index, line),
+                        event_key(event)
+                    ));
+                } else if event_key(event) == "session/ended" {
+                    self.ended = true;
+                }
             }
-        }
-        if ended.is_none() && event_key(e) == "session/ended" {
-            ended = Some(order(recorded.seq));
+            _ => {}
         }
     }
-    out
 }
 
 /// Neither key appears in any string of any eventdata.
-fn no_keys_in_eventdata(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
-    let events = &t.events;
-    let mut out = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        let text = e.to_string();
+#[derive(Default)]
+struct NoKeys;
+
+impl RuleState for NoKeys {
+    fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>, out: &mut Vec<String>) {
+        let Seen::Event { index, line, event } = *seen else {
+            return;
+        };
+        let text = event.to_string();
         for (n, secret) in ctx.secrets.iter().enumerate() {
             if !secret.is_empty() && text.contains(secret.as_str()) {
                 let which = if n == 0 { "akey" } else { "skey" };
-                out.push(format!("event {i} ({}) contains the {which}", event_key(e)));
+                out.push(format!(
+                    "{} ({}) contains the {which}",
+                    name(index, line),
+                    event_key(event)
+                ));
             }
         }
     }
-    out
 }
 
 /// Sockets are wss:// and requests https:// (a relative URL inherits the
 /// page's https origin).
-fn secure_transport(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
-    let insecure = |url: &str, secure: &str| {
-        url.split_once("://")
-            .is_some_and(|(scheme, _)| !scheme.eq_ignore_ascii_case(secure))
-    };
-    let sockets = t
-        .probe
-        .sockets
-        .iter()
-        .filter(|s| insecure(&s.url, "wss"))
-        .map(|s| format!("the widget opened a WebSocket to {}, not wss://", s.url));
-    let requests = t
-        .probe
-        .requests
-        .iter()
-        .filter(|r| insecure(&r.url, "https"))
-        .map(|r| format!("the widget requested {}, not https://", r.url));
-    sockets.chain(requests).collect()
+#[derive(Default)]
+struct SecureTransport;
+
+impl RuleState for SecureTransport {
+    fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
+        let insecure = |url: &str, secure: &str| {
+            url.split_once("://")
+                .is_some_and(|(scheme, _)| !scheme.eq_ignore_ascii_case(secure))
+        };
+        match *seen {
+            Seen::Socket(url) if insecure(url, "wss") => {
+                out.push(format!(
+                    "the widget opened a WebSocket to {url}, not wss://"
+                ));
+            }
+            Seen::Request(url) if insecure(url, "https") => {
+                out.push(format!("the widget requested {url}, not https://"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Nothing but session events before session/initialized.
-fn lifecycle(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
-    let end = t
-        .events
-        .iter()
-        .position(|e| event_key(e) == "session/initialized")
-        .unwrap_or(t.events.len());
-    t.events[..end]
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.get("media").and_then(Value::as_str) != Some("session"))
-        .map(|(i, e)| {
-            format!(
-                "event {i} ({}) came before session/initialized",
-                event_key(e)
-            )
-        })
-        .collect()
+#[derive(Default)]
+struct Lifecycle {
+    initialized: bool,
+}
+
+impl RuleState for Lifecycle {
+    fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
+        let Seen::Event { index, line, event } = *seen else {
+            return;
+        };
+        if self.initialized {
+            return;
+        }
+        if event_key(event) == "session/initialized" {
+            self.initialized = true;
+        } else if str_field(event, "media") != Some("session") {
+            out.push(format!(
+                "{} ({}) came before session/initialized",
+                name(index, line),
+                event_key(event)
+            ));
+        }
+    }
 }
 
 /// Per visitor message: sent, then delivered, then read, matched by the
-/// acks' refmessageid to the messagesent's messageid.
-fn ack_order(t: &Trace<'_>, _: &CheckContext<'_>) -> Vec<String> {
-    let str_field = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
-    let mut sent: HashMap<String, usize> = HashMap::new();
-    let mut delivered: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for (i, e) in t.events.iter().enumerate() {
-        match event_key(e).as_str() {
+/// acks' refmessageid to the messagesent's messageid, within a session.
+#[derive(Default)]
+struct AckOrder {
+    sent: HashSet<String>,
+    delivered: HashSet<String>,
+}
+
+impl RuleState for AckOrder {
+    fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
+        let Seen::Event { index, line, event } = *seen else {
+            return;
+        };
+        let what = name(index, line);
+        match event_key(event).as_str() {
+            "session/initialized" => {
+                self.sent.clear();
+                self.delivered.clear();
+            }
             "chat/messagesent" => {
-                if let Some(id) = str_field(e, "messageid") {
-                    sent.insert(id, i);
+                if let Some(id) = str_field(event, "messageid") {
+                    self.sent.insert(id.to_owned());
                 }
             }
             key @ ("chat/messagedeliveredack" | "chat/messagereadack") => {
-                let Some(r) = str_field(e, "refmessageid") else {
-                    out.push(format!("event {i} ({key}) names no refmessageid"));
-                    continue;
+                let Some(r) = str_field(event, "refmessageid") else {
+                    out.push(format!("{what} ({key}) names no refmessageid"));
+                    return;
                 };
-                if !sent.contains_key(&r) {
+                if !self.sent.contains(r) {
                     out.push(format!(
-                        "event {i} ({key}) acknowledges {r:?} before any messagesent with that messageid"
+                        "{what} ({key}) acknowledges {r:?} before any messagesent with that messageid"
                     ));
                 } else if key == "chat/messagedeliveredack" {
-                    delivered.insert(r, i);
-                } else if !delivered.contains_key(&r) {
+                    self.delivered.insert(r.to_owned());
+                } else if !self.delivered.contains(r) {
                     out.push(format!(
-                        "event {i} ({key}) reports {r:?} read before it was reported delivered"
+                        "{what} ({key}) reports {r:?} read before it was reported delivered"
                     ));
                 }
             }
             _ => {}
         }
     }
-    out
+}
+
+/// The devices the visitor has consented to so far: a call to a method
+/// whose catalogue consent covers them.
+#[derive(Default)]
+struct Consent {
+    devices: HashSet<String>,
+}
+
+impl Consent {
+    fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>) {
+        if let Seen::Call(method) = *seen {
+            if let Some(m) = ctx.schemas.catalog().method(method) {
+                self.devices.extend(m.consent.iter().cloned());
+            }
+        }
+    }
+
+    fn covers(&self, device: &str) -> bool {
+        self.devices.contains(device)
+    }
 }
 
 /// Per media (voice, video, screenshare): answers follow a request, start
 /// follows an acceptance or the visitor's own consenting call, mute and
 /// unmute happen only while started.
-fn media_lifecycle(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    // The LiveKit flow asks with livekit/audioRequest: type 201 for voice,
-    // 206 for audio and video.
-    for (media, device, livekit_type) in [
-        ("voice", "microphone", Some(201)),
-        ("video", "camera", Some(206)),
-        ("screenshare", "screen", None),
-    ] {
-        let (mut requested, mut may_start, mut started) = (false, false, false);
-        for (i, (e, recorded)) in t.events.iter().zip(&t.probe.events).enumerate() {
-            let is_livekit_request = e.get("media").and_then(Value::as_str) == Some("livekit")
-                && e.get("eventtype").and_then(Value::as_str) == Some("audioRequest")
+#[derive(Default)]
+struct MediaLifecycle {
+    consent: Consent,
+    /// Per media: requested, may start, started.
+    state: [(bool, bool, bool); 3],
+}
+
+/// The media the rule follows: name, device, and the type of a
+/// livekit/audioRequest that asks for it (201 voice, 206 audio and video).
+const MEDIA: [(&str, &str, Option<i64>); 3] = [
+    ("voice", "microphone", Some(201)),
+    ("video", "camera", Some(206)),
+    ("screenshare", "screen", None),
+];
+
+impl RuleState for MediaLifecycle {
+    fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>, out: &mut Vec<String>) {
+        self.consent.see(seen, ctx);
+        let Seen::Event { index, line, event } = *seen else {
+            return;
+        };
+        let what = name(index, line);
+        for (slot, (media, device, livekit_type)) in MEDIA.iter().enumerate() {
+            let (requested, may_start, started) = &mut self.state[slot];
+            let is_livekit_request = str_field(event, "media") == Some("livekit")
+                && str_field(event, "eventtype") == Some("audioRequest")
                 && livekit_type.is_some()
-                && e.get("type").and_then(Value::as_i64) == livekit_type;
+                && event.get("type").and_then(Value::as_i64) == *livekit_type;
             if is_livekit_request {
-                requested = true;
+                *requested = true;
                 continue;
             }
-            if e.get("media").and_then(Value::as_str) != Some(media) {
+            if str_field(event, "media") != Some(media) {
                 continue;
             }
-            let eventtype = e.get("eventtype").and_then(Value::as_str).unwrap_or("");
+            let eventtype = str_field(event, "eventtype").unwrap_or("");
             match eventtype {
-                "requestReceived" => requested = true,
+                "requestReceived" => *requested = true,
                 "accepted" | "rejected" => {
-                    if !requested {
+                    if !*requested {
                         out.push(format!(
-                            "event {i} ({media}/{eventtype}) answers no requestReceived"
+                            "{what} ({media}/{eventtype}) answers no requestReceived"
                         ));
                     }
-                    requested = false;
-                    may_start = eventtype == "accepted";
+                    *requested = false;
+                    *may_start = eventtype == "accepted";
                 }
-                "initiated" | "answered" | "connecting" => may_start = true,
+                "initiated" | "answered" | "connecting" => *may_start = true,
                 "start" => {
-                    if !(may_start || t.consented_by(order(recorded.seq), device, ctx)) {
+                    if !(*may_start || self.consent.covers(device)) {
                         out.push(format!(
-                            "event {i} ({media}/start) without an acceptance or a consenting call before it"
+                            "{what} ({media}/start) without an acceptance or a consenting call before it"
                         ));
                     }
-                    started = true;
+                    *started = true;
                 }
-                "mute" | "unmute" if !started => {
+                "mute" | "unmute" if !*started => {
                     out.push(format!(
-                        "event {i} ({media}/{eventtype}) outside a started {media}"
+                        "{what} ({media}/{eventtype}) outside a started {media}"
                     ));
                 }
                 "End" | "terminate" => {
-                    started = false;
-                    may_start = false;
+                    *started = false;
+                    *may_start = false;
                 }
                 _ => {}
             }
         }
     }
-    out
 }
 
 /// Every capture (getUserMedia, getDisplayMedia) needs, earlier in the
 /// probe's order, a call to a method whose catalogue consent covers each
 /// device it asks for.
-fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    for capture in &t.probe.media {
+#[derive(Default)]
+struct NoMediaBeforeConsent {
+    consent: Consent,
+}
+
+impl RuleState for NoMediaBeforeConsent {
+    fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>, out: &mut Vec<String>) {
+        self.consent.see(seen, ctx);
+        let Seen::Capture(capture) = *seen else {
+            return;
+        };
         for device in capture.devices() {
-            if !t.consented_by(order(capture.seq), device, ctx) {
+            if !self.consent.covers(device) {
                 out.push(format!(
                     "{} asked for the {device} at {:.0} ms before any call consenting to it",
                     capture.api, capture.at
@@ -310,7 +498,6 @@ fn no_media_before_consent(t: &Trace<'_>, ctx: &CheckContext<'_>) -> Vec<String>
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
