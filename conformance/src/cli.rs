@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use jodo_conformance::browser::BrowserKind;
 use jodo_conformance::shard::Shard;
+use jodo_conformance::trace_file::TraceFormat;
 use jodo_contract::Profile;
 
 /// Browser-driven conformance suite for Jodo widget builds.
@@ -62,6 +63,19 @@ pub enum Command {
     /// no SDK script or no extdata object, a bad journey file, no browser),
     /// 130 interrupted.
     Certify(CertifyArgs),
+    /// Check traces recorded elsewhere against the schemas and every trace
+    /// rule, without a browser: a browser console log as the spec's
+    /// reference callback handler prints it (`Event data :: {json}` lines,
+    /// saved from Chromium or Firefox with timestamps, source locations and
+    /// navigations around them; a navigation begins a new trace), JSON
+    /// Lines of eventdata, or a kit report.json. Every finding names the
+    /// line of the input. Files are streamed: a log of any size is checked
+    /// in the memory of its longest session.
+    ///
+    /// Exit codes: 0 every trace conforms, 1 a trace does not, 2 a file
+    /// could not be checked (unreadable, a JSON line cut short, no eventdata
+    /// in it); then no report is written.
+    CheckTrace(CheckTraceArgs),
     /// Print the catalogue of methods, events, status codes and external-data fields.
     Catalog {
         /// Print it as JSON instead of tables.
@@ -206,6 +220,31 @@ pub struct CertifyArgs {
     pub expectations: Option<PathBuf>,
     /// Where report.json, junit.xml and report.html go.
     #[arg(long, value_name = "DIR", default_value = "reports/certify")]
+    pub report_dir: PathBuf,
+}
+
+/// `check-trace`.
+#[derive(Debug, clap::Args)]
+pub struct CheckTraceArgs {
+    /// Trace files: console logs, JSON Lines of eventdata, or report.json.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// How the files hold their events; auto decides per file from its
+    /// first 64 KiB.
+    #[arg(long, value_enum, default_value_t = TraceFormat::Auto)]
+    pub format: TraceFormat,
+    /// Contract profile: strict (one canonical form) or compat (every documented variant).
+    #[arg(long, default_value = "strict")]
+    pub profile: Profile,
+    /// The page's akey, so that the no-keys rule can look for it in the
+    /// events (never printed).
+    #[arg(long, env = "JODO_AKEY", hide_env_values = true, value_name = "KEY")]
+    pub akey: Option<String>,
+    /// The page's skey, as --akey.
+    #[arg(long, env = "JODO_SKEY", hide_env_values = true, value_name = "KEY")]
+    pub skey: Option<String>,
+    /// Where report.json, junit.xml and report.html go.
+    #[arg(long, value_name = "DIR", default_value = "reports/check-trace")]
     pub report_dir: PathBuf,
 }
 

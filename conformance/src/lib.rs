@@ -16,6 +16,8 @@
 //! - [`mutation`]: the suite run against every mutant (`selftest`).
 //! - [`certify`]: an integrator's own page, through the [`proxy`] (its
 //!   [`wire`] record) and the BiDi probe, against the page checks.
+//! - [`trace_file`]: traces recorded elsewhere (`check-trace`), checked
+//!   a line at a time by the same schema and rule checks.
 //! - [`coverage`]: which catalogue entries the cases exercise.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
@@ -41,6 +43,7 @@ pub mod run_options;
 pub mod runner;
 pub mod shard;
 pub mod trace;
+pub mod trace_file;
 pub mod validate;
 pub mod verdict;
 pub mod wire;

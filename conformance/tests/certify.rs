@@ -300,3 +300,152 @@ fn pages_that_cannot_be_certified_are_refused_clearly() {
         assert!(report.is_none(), "{args:?}: nothing is written");
     }
 }
+
+/// `check-trace` on a console log: the good page with the spec's reference
+/// callback handler's log line, certified in `browser` on a few cases; the
+/// console lines the browser printed (read over BiDi) are saved the way
+/// that browser's "save as" writes them, one page load per case. That log
+/// conforms; with a reused messageid, a 300-character message reported as
+/// sent and an http: document URL it fails, naming each line.
+fn recorded_console_is_checked_in(browser: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = page_with(
+        dir.path(),
+        &[Edit {
+            file: "config.js".into(),
+            find: "function acmeJodoEvent(eventdata) {".into(),
+            replace: "function acmeJodoEvent(eventdata) {\n  console.log(\"Event data :: \" + JSON.stringify(eventdata));".into(),
+        }],
+    );
+    let reports = dir.path().join("reports");
+    let (_, stderr, report) = certify(
+        &[
+            "--page",
+            page.to_str().unwrap(),
+            "--browser",
+            browser,
+            "--filter",
+            "chat-roundtrip",
+            "--filter",
+            "document-send",
+        ],
+        &reports,
+    );
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    let mut log = Vec::new();
+    for (n, case) in report["cases"].as_array().unwrap().iter().enumerate() {
+        log.push(format!(
+            "Navigated to {}",
+            report["page"]["url"].as_str().unwrap()
+        ));
+        log.push(format!("console cleared before case {n}"));
+        for line in case["console"].as_array().unwrap() {
+            let text = line["text"].as_str().unwrap();
+            log.push(if browser == "firefox" {
+                format!("{text} config.js:13:11")
+            } else {
+                format!(
+                    "12:00:{:02}.{:03} config.js:13 {text}",
+                    n % 60,
+                    log.len() % 1000
+                )
+            });
+        }
+    }
+    let events = log.iter().filter(|l| l.contains("Event data :: {")).count();
+    assert!(events >= 8, "{browser}: the handler logged {events} events");
+    let check = |lines: &[String]| {
+        let file = dir.path().join(format!("console-{browser}.log"));
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_jodo-conformance"))
+            .args(["check-trace", file.to_str().unwrap(), "--report-dir"])
+            .arg(dir.path().join("trace-reports"))
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("trace-reports/report.json")).unwrap(),
+        )
+        .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            report,
+        )
+    };
+    let (code, stderr, traced) = check(&log);
+    assert_eq!(code, Some(0), "{browser}: {stderr}");
+    assert_eq!(
+        traced["cases"].as_array().unwrap().len(),
+        report["cases"].as_array().unwrap().len(),
+        "one trace per page load"
+    );
+    let contract = jodo_contract::Contract::embedded().unwrap();
+    assert_eq!(contract.validate("report.schema.json", &traced), vec![]);
+
+    // The faults, each on its own line of the log: the event's JSON is
+    // replaced where it stands, the line's prefix and suffix kept.
+    let json_at = |l: &str| -> (usize, usize, Value) {
+        let at = l.find("Event data :: ").unwrap() + "Event data :: ".len();
+        let mut values = serde_json::Deserializer::from_str(&l[at..]).into_iter::<Value>();
+        let event = values.next().unwrap().unwrap();
+        (at, at + values.byte_offset(), event)
+    };
+    let event_at = |l: &str| json_at(l).2;
+    let mut bad = log.clone();
+    let find = |key: &str| {
+        log.iter()
+            .position(|l| l.contains("Event data :: {") && event_at(l).to_string().contains(key))
+            .unwrap_or_else(|| panic!("{browser}: no {key} line"))
+    };
+    let edit = |bad: &mut Vec<String>, at: usize, change: &dyn Fn(&mut Value)| {
+        let (start, end, mut event) = json_at(&log[at]);
+        change(&mut event);
+        let new = format!("{}{event}{}", &log[at][..start], &log[at][end..]);
+        assert_ne!(new, log[at], "the edit applies");
+        bad[at] = new;
+    };
+    let sent = find(r#""eventtype":"messagesent""#);
+    edit(&mut bad, sent, &|e| e["msg"] = Value::from("x".repeat(300)));
+    let document = find(r#""media":"documentpush""#);
+    edit(&mut bad, document, &|e| {
+        e["url"] = Value::from("http://files.example/doc.pdf")
+    });
+    let first_id = event_at(&log[sent])["messageid"].clone();
+    let reused = (sent + 1..log.len())
+        .find(|&i| log[i].contains("Event data :: {") && !log[i].starts_with("Navigated"))
+        .unwrap();
+    edit(&mut bad, reused, &|e| e["messageid"] = first_id.clone());
+    let (code, stderr, _) = check(&bad);
+    assert_eq!(code, Some(1), "{browser}: {stderr}");
+    // A console message may span lines (Firefox's often do).
+    let line_of = |at: usize| {
+        1 + bad[..at]
+            .iter()
+            .map(|l| l.matches('\n').count() + 1)
+            .sum::<usize>()
+    };
+    for (at, rule) in [
+        (sent, "longer than 255"),
+        (document, "/url"),
+        (reused, "unique-messageid"),
+    ] {
+        let named = format!("line {}", line_of(at));
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&named) && l.contains(rule)),
+            "{browser}: line {} ({rule}) not named: {stderr}",
+            line_of(at)
+        );
+    }
+}
+
+#[test]
+fn a_console_recorded_in_chromium_is_checked_line_by_line() {
+    recorded_console_is_checked_in("chromium");
+}
+
+#[test]
+fn a_console_recorded_in_firefox_is_checked_line_by_line() {
+    recorded_console_is_checked_in("firefox");
+}

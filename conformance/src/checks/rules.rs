@@ -31,6 +31,11 @@ pub enum Seen<'a> {
     },
     /// An SDK call the runner made (by method name).
     Call(&'a str),
+    /// Said first of a trace that holds no SDK calls (a recorded console
+    /// log): the rules that need calls judge what the events alone show
+    /// (a session/initialized begins a new session; consent is unknown,
+    /// so it is not held against a start).
+    CallsNotRecorded,
     /// A getUserMedia or getDisplayMedia call.
     Capture(&'a MediaCapture),
     /// A WebSocket the page opened (its URL).
@@ -206,6 +211,24 @@ fn str_field<'a>(e: &'a Value, k: &str) -> Option<&'a str> {
     e.get(k).and_then(Value::as_str)
 }
 
+/// Whether an eventdata is `media/eventtype` (without building the key:
+/// every rule asks this of every event of a long log).
+fn is_event(e: &Value, media: &str, eventtype: &str) -> bool {
+    str_field(e, "media") == Some(media) && str_field(e, "eventtype") == Some(eventtype)
+}
+
+/// Whether `secret` occurs in any string or key of `value`.
+fn contains_text(value: &Value, secret: &str) -> bool {
+    match value {
+        Value::String(s) => s.contains(secret),
+        Value::Array(items) => items.iter().any(|v| contains_text(v, secret)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(secret) || contains_text(v, secret)),
+        _ => false,
+    }
+}
+
 /// Every messageid appears once within a session (a session/initialized
 /// begins the next one).
 #[derive(Default)]
@@ -218,7 +241,7 @@ impl RuleState for UniqueMessageid {
         let Seen::Event { index, line, event } = *seen else {
             return;
         };
-        if event_key(event) == "session/initialized" {
+        if is_event(event, "session", "initialized") {
             self.first_seen.clear();
         }
         if let Some(id) = str_field(event, "messageid") {
@@ -238,12 +261,19 @@ impl RuleState for UniqueMessageid {
 #[derive(Default)]
 struct NothingAfterEnded {
     ended: bool,
+    calls_unknown: bool,
 }
 
 impl RuleState for NothingAfterEnded {
     fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
         match *seen {
             Seen::Call("jodosessioninit") => self.ended = false,
+            Seen::CallsNotRecorded => self.calls_unknown = true,
+            Seen::Event { event, .. }
+                if self.calls_unknown && is_event(event, "session", "initialized") =>
+            {
+                self.ended = false;
+            }
             Seen::Event { index, line, event } => {
                 if self.ended && str_field(event, "media") != Some("sessionEnd") {
                     out.push(format!(
@@ -251,7 +281,7 @@ impl RuleState for NothingAfterEnded {
                         name(index, line),
                         event_key(event)
                     ));
-                } else if event_key(event) == "session/ended" {
+                } else if is_event(event, "session", "ended") {
                     self.ended = true;
                 }
             }
@@ -269,9 +299,8 @@ impl RuleState for NoKeys {
         let Seen::Event { index, line, event } = *seen else {
             return;
         };
-        let text = event.to_string();
         for (n, secret) in ctx.secrets.iter().enumerate() {
-            if !secret.is_empty() && text.contains(secret.as_str()) {
+            if !secret.is_empty() && contains_text(event, secret) {
                 let which = if n == 0 { "akey" } else { "skey" };
                 out.push(format!(
                     "{} ({}) contains the {which}",
@@ -322,7 +351,7 @@ impl RuleState for Lifecycle {
         if self.initialized {
             return;
         }
-        if event_key(event) == "session/initialized" {
+        if is_event(event, "session", "initialized") {
             self.initialized = true;
         } else if str_field(event, "media") != Some("session") {
             out.push(format!(
@@ -347,32 +376,34 @@ impl RuleState for AckOrder {
         let Seen::Event { index, line, event } = *seen else {
             return;
         };
-        let what = name(index, line);
-        match event_key(event).as_str() {
-            "session/initialized" => {
+        let pair = (str_field(event, "media"), str_field(event, "eventtype"));
+        match pair {
+            (Some("session"), Some("initialized")) => {
                 self.sent.clear();
                 self.delivered.clear();
             }
-            "chat/messagesent" => {
+            (Some("chat"), Some("messagesent")) => {
                 if let Some(id) = str_field(event, "messageid") {
                     self.sent.insert(id.to_owned());
                 }
             }
-            key @ ("chat/messagedeliveredack" | "chat/messagereadack") => {
-                let Some(r) = str_field(event, "refmessageid") else {
-                    out.push(format!("{what} ({key}) names no refmessageid"));
-                    return;
+            (Some("chat"), Some(ack @ ("messagedeliveredack" | "messagereadack"))) => {
+                let problem = match str_field(event, "refmessageid") {
+                    None => Some("names no refmessageid".to_owned()),
+                    Some(r) if !self.sent.contains(r) => Some(format!(
+                        "acknowledges {r:?} before any messagesent with that messageid"
+                    )),
+                    Some(r) if ack == "messagedeliveredack" => {
+                        self.delivered.insert(r.to_owned());
+                        None
+                    }
+                    Some(r) if !self.delivered.contains(r) => Some(format!(
+                        "reports {r:?} read before it was reported delivered"
+                    )),
+                    Some(_) => None,
                 };
-                if !self.sent.contains(r) {
-                    out.push(format!(
-                        "{what} ({key}) acknowledges {r:?} before any messagesent with that messageid"
-                    ));
-                } else if key == "chat/messagedeliveredack" {
-                    self.delivered.insert(r.to_owned());
-                } else if !self.delivered.contains(r) {
-                    out.push(format!(
-                        "{what} ({key}) reports {r:?} read before it was reported delivered"
-                    ));
+                if let Some(problem) = problem {
+                    out.push(format!("{} (chat/{ack}) {problem}", name(index, line)));
                 }
             }
             _ => {}
@@ -385,19 +416,24 @@ impl RuleState for AckOrder {
 #[derive(Default)]
 struct Consent {
     devices: HashSet<String>,
+    unknown: bool,
 }
 
 impl Consent {
     fn see(&mut self, seen: &Seen<'_>, ctx: &CheckContext<'_>) {
-        if let Seen::Call(method) = *seen {
-            if let Some(m) = ctx.schemas.catalog().method(method) {
-                self.devices.extend(m.consent.iter().cloned());
+        match *seen {
+            Seen::Call(method) => {
+                if let Some(m) = ctx.schemas.catalog().method(method) {
+                    self.devices.extend(m.consent.iter().cloned());
+                }
             }
+            Seen::CallsNotRecorded => self.unknown = true,
+            _ => {}
         }
     }
 
     fn covers(&self, device: &str) -> bool {
-        self.devices.contains(device)
+        self.unknown || self.devices.contains(device)
     }
 }
 
@@ -425,7 +461,7 @@ impl RuleState for MediaLifecycle {
         let Seen::Event { index, line, event } = *seen else {
             return;
         };
-        let what = name(index, line);
+        let what = || name(index, line);
         for (slot, (media, device, livekit_type)) in MEDIA.iter().enumerate() {
             let (requested, may_start, started) = &mut self.state[slot];
             let is_livekit_request = str_field(event, "media") == Some("livekit")
@@ -445,7 +481,8 @@ impl RuleState for MediaLifecycle {
                 "accepted" | "rejected" => {
                     if !*requested {
                         out.push(format!(
-                            "{what} ({media}/{eventtype}) answers no requestReceived"
+                            "{} ({media}/{eventtype}) answers no requestReceived",
+                            what()
                         ));
                     }
                     *requested = false;
@@ -455,14 +492,16 @@ impl RuleState for MediaLifecycle {
                 "start" => {
                     if !(*may_start || self.consent.covers(device)) {
                         out.push(format!(
-                            "{what} ({media}/start) without an acceptance or a consenting call before it"
+                            "{} ({media}/start) without an acceptance or a consenting call before it",
+                            what()
                         ));
                     }
                     *started = true;
                 }
                 "mute" | "unmute" if !*started => {
                     out.push(format!(
-                        "{what} ({media}/{eventtype}) outside a started {media}"
+                        "{} ({media}/{eventtype}) outside a started {media}",
+                        what()
                     ));
                 }
                 "End" | "terminate" => {

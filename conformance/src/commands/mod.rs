@@ -2,6 +2,7 @@
 //! an exit code or an error.
 
 pub mod certify;
+pub mod check_trace;
 pub mod inspect;
 pub mod run;
 pub mod selftest;

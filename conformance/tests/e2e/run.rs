@@ -44,6 +44,27 @@ async fn reference_build_passes_every_case_in_chromium() {
     let schemas = jodo_contract::Contract::embedded().unwrap();
     let value = serde_json::to_value(&report).unwrap();
     assert_eq!(schemas.validate("report.schema.json", &value), vec![]);
+    // check-trace on this report.json checks every case again, from its
+    // probe records alone, and agrees.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.json");
+    std::fs::write(&file, serde_json::to_string(&report).unwrap()).unwrap();
+    let ctx = jodo_conformance::checks::CheckContext {
+        schemas: &schemas,
+        profile: jodo_contract::Profile::Strict,
+        secrets: Vec::new(),
+    };
+    let mut checker = jodo_conformance::trace_file::Checker::new(
+        &ctx,
+        jodo_conformance::trace_file::TraceFormat::Auto,
+    );
+    let traces = checker
+        .file(&file, &mut |_| {})
+        .expect("the report is read");
+    assert_eq!(traces.len(), report.cases.len());
+    for t in &traces {
+        assert_eq!(t.outcome, Outcome::Pass, "{}: {:#?}", t.id, t.checks);
+    }
     assert!(
         report.browser.name.contains("chrom"),
         "{:?}",
