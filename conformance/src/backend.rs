@@ -35,6 +35,9 @@ pub enum BackendError {
     /// A control trigger could not be fired.
     #[error(transparent)]
     Trigger(#[from] TriggerError),
+    /// The backend is not the kit's to script (a live run).
+    #[error("control trigger {0:?}: a live backend is not scripted by the kit")]
+    NotScripted(String),
 }
 
 /// A future a backend's shutdown returns.
@@ -61,6 +64,13 @@ pub trait Backend: Send + Sync {
     /// Why it could not be fired (no live session), for the report.
     fn trigger(&self, name: &str) -> Result<(), BackendError>;
 
+    /// The proxy the browser must go through to reach it, when there is
+    /// one (a live run): the browser then gets the probe over BiDi and the
+    /// case reports get the wire.
+    fn proxy(&self) -> Option<&crate::proxy::InterceptProxy> {
+        None
+    }
+
     /// Stops it; nothing of it is left once the future is done.
     fn shutdown(self: Box<Self>) -> Stopping;
 }
@@ -86,23 +96,28 @@ pub enum BackendKind {
     /// The kit's mock, one per worker, in-process.
     #[default]
     Mock,
+    /// A backend the kit does not script, through the proxy.
+    Live(crate::live::LiveOptions),
 }
 
 impl BackendKind {
     /// Starts one for a worker.
     ///
     /// # Errors
-    /// [`StartError`] when it does not come up.
+    /// [`crate::run_options::RunError`] when it does not come up.
     pub async fn start(
         &self,
         schemas: &Arc<Contract>,
         widget: &WidgetBuild,
         preload: &Preload,
-    ) -> Result<Box<dyn Backend>, StartError> {
+    ) -> Result<Box<dyn Backend>, crate::run_options::RunError> {
         match self {
             BackendKind::Mock => Ok(Box::new(
                 MockBackend::start(schemas.clone(), widget.clone(), preload.clone()).await?,
             )),
+            BackendKind::Live(options) => {
+                Ok(Box::new(crate::live::LiveBackend::start(options).await?))
+            }
         }
     }
 }

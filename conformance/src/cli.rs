@@ -181,6 +181,39 @@ pub struct RunArgs {
     /// interrupted, run_finished).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Run against a backend the kit does not script: the kit's host page
+    /// loads the SDK from the Jodo host (--jodo-host), and the intercepting
+    /// proxy passes the Jodo host's requests to the real backend, or to
+    /// --upstream. The build runs as served (or as --widget gives it); the
+    /// probe comes over WebDriver BiDi. Cases that need a scenario,
+    /// control steps or faults are reported not applicable. Needs --akey
+    /// and --skey.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: a staging server, https://HOST[:PORT], that answers for
+    /// the Jodo host instead of the host itself.
+    #[arg(long, value_name = "URL", requires = "live")]
+    pub upstream: Option<String>,
+    /// With --live: a certificate (PEM or DER) to trust for the upstream
+    /// besides the public roots, e.g. a staging server's own CA.
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub upstream_ca: Vec<PathBuf>,
+    /// With --live: the Jodo host the page loads the SDK from and names as
+    /// serverpath.
+    #[arg(long, value_name = "NAME", default_value = jodo_conformance::live::SPEC_JODO_HOST, requires = "live")]
+    pub jodo_host: String,
+    /// With --live: the page's akey (from the environment is best: it is
+    /// never written to a report, only `[akey]`).
+    #[arg(long, env = "JODO_AKEY", hide_env_values = true, value_name = "KEY")]
+    pub akey: Option<String>,
+    /// With --live: the page's skey, as --akey.
+    #[arg(long, env = "JODO_SKEY", hide_env_values = true, value_name = "KEY")]
+    pub skey: Option<String>,
+    /// With --live: the loopback port of the kit's host page (any free one
+    /// by default), so a staging server's Origin allowlist can name
+    /// http://127.0.0.1:PORT.
+    #[arg(long, value_name = "PORT", default_value_t = 0, requires = "live")]
+    pub page_port: u16,
 }
 
 /// `certify`.

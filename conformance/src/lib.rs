@@ -18,6 +18,8 @@
 //!   [`wire`] record) and the BiDi probe, against the page checks.
 //! - [`trace_file`]: traces recorded elsewhere (`check-trace`), checked
 //!   a line at a time by the same schema and rule checks.
+//! - [`live`]: `run --live`, the cases against a backend the kit does
+//!   not script, through the [`proxy`].
 //! - [`coverage`]: which catalogue entries the cases exercise.
 //! - [`validate`] and [`catalog_view`]: the contract commands.
 
@@ -31,6 +33,7 @@ pub mod coverage;
 pub mod events;
 pub mod executor;
 pub mod known_results;
+pub mod live;
 pub mod mutant;
 pub mod mutation;
 pub mod page;

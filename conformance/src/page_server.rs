@@ -26,7 +26,15 @@ impl PageServer {
     /// # Errors
     /// The I/O error when no port can be bound.
     pub async fn start(root: &Path) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(root, 0).await
+    }
+
+    /// Serves `root` on loopback port `port` (0: a free one).
+    ///
+    /// # Errors
+    /// The I/O error when the port cannot be bound.
+    pub async fn start_on(root: &Path, port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let app = Router::new()
             .route(

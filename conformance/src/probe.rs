@@ -109,6 +109,29 @@ impl Pushed {
     }
 }
 
+/// A browser whose traffic goes through the proxy at `proxy` and whose
+/// every page gets the probe over BiDi (a page the kit does not serve).
+///
+/// # Errors
+/// The browser's launch error, or BiDi's.
+pub async fn browser_with_probe<E>(
+    options: &crate::browser::BrowserOptions,
+    proxy: String,
+) -> Result<crate::browser::Browser, E>
+where
+    E: From<crate::browser::BrowserError> + From<BidiError>,
+{
+    let browser = crate::browser::Browser::launch(&crate::browser::BrowserOptions {
+        bidi: true,
+        proxy: Some(proxy),
+        ..options.clone()
+    })
+    .await?;
+    let bidi = browser.bidi().ok_or(BidiError::Unsupported)?;
+    install(bidi).await?;
+    Ok(browser)
+}
+
 /// The probe as the mock's host page preloads it.
 pub fn preload() -> jodo_mock::Preload {
     jodo_mock::Preload {

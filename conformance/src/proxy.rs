@@ -54,8 +54,11 @@ pub enum ProxyError {
 pub struct Routes {
     /// Host names (lower case, without port) answered from the mock.
     hosts: BTreeSet<String>,
-    /// `127.0.0.1:PORT` of the mock.
-    target: String,
+    /// `HOST:PORT` the Jodo hosts' requests go to (the mock, or a staging
+    /// server); `None` passes them through to the hosts themselves.
+    target: Option<String>,
+    /// A build answered for the SDK script path instead of the backend's.
+    widget: Option<Arc<[u8]>>,
     /// The page's URL of each socket sent to the mock, by path and query
     /// (the token makes it unique), so frames are logged under it.
     sockets: std::collections::HashMap<String, String>,
@@ -89,7 +92,8 @@ struct Handler {
 }
 
 impl Handler {
-    /// Where a request really goes: the mock for a Jodo host.
+    /// Where a request really goes: the target for a Jodo host (unchanged
+    /// when there is none).
     fn route(&self, uri: &Uri) -> (bool, Option<Uri>) {
         let Ok(mut routes) = self.routes.write() else {
             return (false, None);
@@ -103,10 +107,20 @@ impl Handler {
             _ => "https",
         };
         routes.sockets.insert(path.to_owned(), shown_url(uri));
-        (
-            true,
-            format!("{scheme}://{}{path}", routes.target).parse().ok(),
-        )
+        let target = routes
+            .target
+            .as_ref()
+            .and_then(|t| format!("{scheme}://{t}{path}").parse().ok());
+        (true, target)
+    }
+
+    /// The build to answer a Jodo host's SDK script request with, if one
+    /// replaces the backend's.
+    fn widget_for(&self, jodo: bool, uri: &Uri) -> Option<Arc<[u8]>> {
+        if !jodo || uri.path() != jodo_mock::WIDGET_PATH {
+            return None;
+        }
+        self.routes.read().ok()?.widget.clone()
     }
 }
 
@@ -161,6 +175,7 @@ impl HttpHandler for Handler {
         let id = self.log.next_id();
         self.current = Some(id);
         let (jodo, target) = self.route(&parts.uri);
+        let widget = self.widget_for(jodo, &parts.uri);
         self.log.push(WireEntry::Request {
             at_ms: self.log.now_ms(),
             id,
@@ -170,6 +185,28 @@ impl HttpHandler for Handler {
             headers: header_pairs(&parts.headers),
             body: body_text(&bytes),
         });
+        if let Some(script) = widget {
+            let mut res = Response::new(Body::from(script.to_vec()));
+            res.headers_mut().insert(
+                hudsucker::hyper::header::CONTENT_TYPE,
+                hudsucker::hyper::header::HeaderValue::from_static(
+                    "text/javascript; charset=utf-8",
+                ),
+            );
+            self.log.push(WireEntry::Response {
+                at_ms: self.log.now_ms(),
+                id,
+                status: 200,
+                headers: vec![(
+                    "x-jodo-proxy".into(),
+                    "the build under test (--widget)".into(),
+                )],
+                html: None,
+                sha256: Some(hex::encode(Sha256::digest(&script))),
+            });
+            self.current = None;
+            return res.into();
+        }
         if let Some(target) = target {
             // The client sets Host from the new URI; the mock names the
             // address the page used in its answers from this header.
@@ -356,6 +393,44 @@ impl WebSocketHandler for Handler {
     }
 }
 
+/// The TLS client the proxy (and a live run's preflight) uses: the public
+/// roots and the certificates given (DER).
+///
+/// # Errors
+/// [`ProxyError::Tls`] for a certificate rustls refuses.
+pub fn client_config(trust: &[Vec<u8>]) -> Result<rustls::ClientConfig, ProxyError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in trust {
+        roots
+            .add(cert.clone().into())
+            .map_err(|e| ProxyError::Tls(e.to_string()))?;
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ProxyError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// Where a proxy sends the Jodo hosts' requests.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyRoutes {
+    /// Host names answered by the target (besides hosts seen asking for a
+    /// Jodo path).
+    pub jodo_hosts: Vec<String>,
+    /// `HOST:PORT` of the mock or a staging server; `None` lets the
+    /// requests go to the Jodo hosts themselves (a live run on production).
+    pub target: Option<String>,
+    /// DER certificates to trust besides the public roots (the mock's, a
+    /// staging server's own CA).
+    pub trust: Vec<Vec<u8>>,
+    /// A build to answer for the SDK script instead of the backend's.
+    pub widget: Option<Vec<u8>>,
+}
+
 /// A running proxy.
 pub struct InterceptProxy {
     addr: SocketAddr,
@@ -385,6 +460,26 @@ impl InterceptProxy {
         target: String,
         mock_cert: &[u8],
     ) -> Result<Self, ProxyError> {
+        Self::start_with(ProxyRoutes {
+            jodo_hosts: jodo_hosts.into_iter().collect(),
+            target: Some(target),
+            trust: vec![mock_cert.to_vec()],
+            widget: None,
+        })
+        .await
+    }
+
+    /// Starts a proxy with these routes.
+    ///
+    /// # Errors
+    /// [`ProxyError`] when the CA, the TLS client or the port fails.
+    pub async fn start_with(routes: ProxyRoutes) -> Result<Self, ProxyError> {
+        let ProxyRoutes {
+            jodo_hosts,
+            target,
+            trust,
+            widget,
+        } = routes;
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::default();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -395,17 +490,7 @@ impl InterceptProxy {
         let issuer = Issuer::new(params, key);
         let ca = RcgenAuthority::new(issuer, 1_000, aws_lc_rs::default_provider());
 
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        roots
-            .add(mock_cert.to_vec().into())
-            .map_err(|e| ProxyError::Tls(e.to_string()))?;
-        let client =
-            rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| ProxyError::Tls(e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let client = client_config(&trust)?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(client.clone())
             .https_or_http()
@@ -418,6 +503,7 @@ impl InterceptProxy {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             target,
+            widget: widget.map(Arc::from),
             sockets: Default::default(),
         }));
         let log = Arc::new(WireLog::default());

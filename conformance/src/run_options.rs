@@ -68,6 +68,12 @@ pub enum RunError {
     /// The backend did not start.
     #[error("the mock server did not start: {0}")]
     Mock(#[from] StartError),
+    /// A live backend could not be reached or set up.
+    #[error(transparent)]
+    Live(#[from] crate::live::LiveError),
+    /// The browser's BiDi connection (for the probe of a live run) failed.
+    #[error(transparent)]
+    Bidi(#[from] crate::browser::BidiError),
     /// No browser.
     #[error(transparent)]
     Browser(#[from] BrowserError),

@@ -13,6 +13,7 @@ use jodo_mock::gateway::development_keys;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use crate::backend::BackendKind;
 use crate::case::{self, Case};
 use crate::checks::CheckContext;
 use crate::coverage::Coverage;
@@ -67,23 +68,30 @@ pub async fn run(
     let clock = Clock::start();
     let schemas = Arc::new(Contract::embedded()?);
     let cases = select_cases(options, &schemas)?;
-    let widget = match &options.widget {
-        Some(path) => WidgetBuild::from_file(path).map_err(|source| RunError::Widget {
+    let widget = match (&options.backend, &options.widget) {
+        (BackendKind::Live(live), _) => live.build(),
+        (_, Some(path)) => WidgetBuild::from_file(path).map_err(|source| RunError::Widget {
             path: path.display().to_string(),
             source,
         })?,
-        None => WidgetBuild::reference(),
+        (_, None) => WidgetBuild::reference(),
     };
     let widget_info = WidgetInfo {
         file: widget.name.clone(),
         sha256: hex::encode(Sha256::digest(&widget.script)),
         sdk_version: None,
     };
-    let keys = development_keys();
+    let secrets = match &options.backend {
+        BackendKind::Live(live) => vec![live.akey.clone(), live.skey.clone()],
+        BackendKind::Mock => {
+            let keys = development_keys();
+            vec![keys.akey, keys.skey]
+        }
+    };
     let ctx = CheckContext {
         schemas: &schemas,
         profile: options.profile,
-        secrets: vec![keys.akey.clone(), keys.skey.clone()],
+        secrets,
     };
     let jobs = options.jobs.clamp(1, cases.len().max(1));
     let queue = Mutex::new(cases.iter().enumerate().collect::<VecDeque<_>>());

@@ -73,12 +73,16 @@ pub(crate) async fn work(
         .backend
         .start(shared.schemas, shared.widget, shared.preload)
         .await?;
-    let mut browser = match Browser::launch(&options.browser).await {
+    let mut browser = match launch(options, backend.as_ref()).await {
         Ok(b) => b,
         Err(e) => {
             backend.shutdown().await;
-            return Err(e.into());
+            return Err(e);
         }
+    };
+    let secrets = match &options.backend {
+        backend::BackendKind::Live(live) => live.secrets(),
+        backend::BackendKind::Mock => Vec::new(),
     };
     let version = build_version(&browser, options, backend.as_ref()).await;
     let _ = news.send(News::Started {
@@ -92,6 +96,11 @@ pub(crate) async fn work(
         let next = shared.queue.lock().ok().and_then(|mut q| q.pop_front());
         let Some((index, case)) = next else { break };
         let _ = news.send(News::Taken(index));
+        let watch = backend.proxy().map(|proxy| Watch {
+            proxy: Some(proxy),
+            bidi: browser.bidi(),
+            secrets: &secrets,
+        });
         let (mut report, unresponsive) = run_one(
             &browser,
             backend.as_ref(),
@@ -100,7 +109,7 @@ pub(crate) async fn work(
                 ctx: shared.ctx,
                 page: &options.page,
                 timeout: options.case_timeout,
-                watch: None,
+                watch: watch.as_ref(),
             },
         )
         .await;
@@ -119,11 +128,11 @@ pub(crate) async fn work(
             // A page that hangs keeps its renderer busy, and every later
             // navigation would wait on it: start afresh.
             browser.kill().await;
-            browser = match Browser::launch(&options.browser).await {
+            browser = match launch(options, backend.as_ref()).await {
                 Ok(b) => b,
                 Err(e) => {
                     backend.shutdown().await;
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
             // A cold browser's first page load is the harness's cost, not
@@ -138,6 +147,15 @@ pub(crate) async fn work(
     browser.shutdown().await;
     backend.shutdown().await;
     Ok(())
+}
+
+/// A browser for this backend: through its proxy, with the probe over
+/// BiDi, when it has one (a live run); as the options say otherwise.
+async fn launch(options: &RunOptions, backend: &dyn Backend) -> Result<Browser, RunError> {
+    match backend.proxy() {
+        Some(proxy) => crate::probe::browser_with_probe(&options.browser, proxy.address()).await,
+        None => Ok(Browser::launch(&options.browser).await?),
+    }
 }
 
 /// Asks the build for its version on a throwaway page load.

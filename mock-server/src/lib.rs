@@ -29,7 +29,7 @@ mod routes;
 pub mod scenario;
 mod server;
 mod session;
-mod site;
+pub mod site;
 mod state;
 pub mod tls;
 mod transcript;

@@ -57,8 +57,20 @@ pub struct Preload {
     pub script: Arc<[u8]>,
 }
 
-/// The host page with its placeholders filled in.
+/// The host page with its placeholders filled in, loading the widget from
+/// this server.
 pub fn host_page(serverpath: &str, akey: &str, skey: &str, preload: bool) -> String {
+    render(serverpath, akey, skey, preload, WIDGET_PATH)
+}
+
+/// The host page loading the widget from `widget_url` without a preload:
+/// a page served elsewhere than the mock (a live run's), whose SDK comes
+/// from the Jodo host as on a real site.
+pub fn host_page_loading(serverpath: &str, akey: &str, skey: &str, widget_url: &str) -> String {
+    render(serverpath, akey, skey, false, widget_url)
+}
+
+fn render(serverpath: &str, akey: &str, skey: &str, preload: bool, widget_url: &str) -> String {
     let template = HOST
         .get_file("index.html")
         .and_then(|f| f.contents_utf8())
@@ -73,6 +85,14 @@ pub fn host_page(serverpath: &str, akey: &str, skey: &str, preload: bool) -> Str
         .replace("{{SERVERPATH}}", &js_string(serverpath))
         .replace("{{AKEY}}", &js_string(akey))
         .replace("{{SKEY}}", &js_string(skey))
+        .replace("{{WIDGET_URL}}", &html_attribute(widget_url))
+}
+
+/// Text safe inside a double-quoted HTML attribute.
+fn html_attribute(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
 }
 
 /// A JSON string literal safe to drop into a script block.

@@ -93,22 +93,6 @@ pub enum CertifyError {
     Cases(#[from] CaseError),
 }
 
-/// A browser with the probe in every page it loads.
-async fn browser_with_probe(
-    options: &BrowserOptions,
-    proxy: &InterceptProxy,
-) -> Result<Browser, CertifyError> {
-    let browser = Browser::launch(&BrowserOptions {
-        bidi: true,
-        proxy: Some(proxy.address()),
-        ..options.clone()
-    })
-    .await?;
-    let bidi = browser.bidi().ok_or(BidiError::Unsupported)?;
-    crate::probe::install(bidi).await?;
-    Ok(browser)
-}
-
 /// A PNG of the page, base64.
 async fn screenshot(bidi: &Bidi) -> Option<String> {
     let tree = bidi
@@ -162,7 +146,8 @@ pub async fn certify(
     let hosts =
         std::iter::once(DEFAULT_JODO_HOST.to_owned()).chain(options.jodo_hosts.iter().cloned());
     let proxy = InterceptProxy::start(hosts, target, cert).await?;
-    let mut browser = browser_with_probe(&options.browser, &proxy).await?;
+    let mut browser: Browser =
+        crate::probe::browser_with_probe::<CertifyError>(&options.browser, proxy.address()).await?;
 
     // The first load: what the page is.
     browser
@@ -347,7 +332,9 @@ pub async fn certify(
         reports.push((case, report));
         if unresponsive {
             browser.kill().await;
-            browser = browser_with_probe(&options.browser, &proxy).await?;
+            browser =
+                crate::probe::browser_with_probe::<CertifyError>(&options.browser, proxy.address())
+                    .await?;
         }
     }
     if masking.0.is_empty() {

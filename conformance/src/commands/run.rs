@@ -4,9 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use jodo_conformance::backend::BackendKind;
 use jodo_conformance::browser::BrowserOptions;
 use jodo_conformance::events::Reporter;
 use jodo_conformance::known_results::KnownResults;
+use jodo_conformance::live::{self, LiveOptions};
 use jodo_conformance::report::{self, RunReport};
 use jodo_conformance::reporters::{Console, JsonLines};
 use jodo_conformance::runner::{self, RunError, RunOptions};
@@ -20,7 +22,7 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => KnownResults::default(),
         Some(path) => KnownResults::from_file(path)?,
     };
-    let options = RunOptions {
+    let mut options = RunOptions {
         widget: args.widget.clone(),
         cases_dir: args.cases.clone(),
         filter: args.filter.clone(),
@@ -35,8 +37,16 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         shard: args.shard,
         fail_fast: args.fail_fast.then_some(FailFast::AnyFailure),
         known,
+        backend: match live_options(&args)? {
+            Some(live) => BackendKind::Live(live),
+            None => BackendKind::Mock,
+        },
         ..RunOptions::default()
     };
+    if let BackendKind::Live(live) = &mut options.backend {
+        eprintln!("live: checking {} for {}", live.server(), live.widget_url());
+        live.served = Some(live::preflight(live).await?);
+    }
     let mut console = Console::new();
     let mut jsonl = JsonLines::new(std::io::stdout());
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
@@ -66,6 +76,62 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         super::failed()
     })
+}
+
+/// The live backend `--live` asks for, checked: keys given, the upstream
+/// an https URL, its certificates read. `None` without `--live`.
+fn live_options(args: &RunArgs) -> anyhow::Result<Option<LiveOptions>> {
+    if !args.live {
+        return Ok(None);
+    }
+    let key = |k: &Option<String>, name: &str| {
+        k.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--live needs the page's {name}: --{name} KEY, or JODO_{} in the environment",
+                name.to_uppercase()
+            )
+        })
+    };
+    let upstream = match &args.upstream {
+        None => None,
+        Some(text) => Some(upstream_authority(text)?),
+    };
+    let mut trust = Vec::new();
+    for path in &args.upstream_ca {
+        trust.extend(live::read_certificates(path).map_err(anyhow::Error::msg)?);
+    }
+    let widget = match &args.widget {
+        None => None,
+        Some(path) => Some(
+            jodo_mock::WidgetBuild::from_file(path)
+                .with_context(|| format!("cannot read widget build {}", path.display()))?,
+        ),
+    };
+    Ok(Some(LiveOptions {
+        upstream,
+        trust,
+        jodo_host: args.jodo_host.to_ascii_lowercase(),
+        akey: key(&args.akey, "akey")?,
+        skey: key(&args.skey, "skey")?,
+        widget,
+        served: None,
+        page_port: args.page_port,
+    }))
+}
+
+/// `HOST:PORT` of an `https://HOST[:PORT]` URL.
+fn upstream_authority(text: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(text).with_context(|| format!("--upstream {text:?} is not a URL"))?;
+    if url.scheme() != "https" {
+        anyhow::bail!("--upstream {text:?}: the backend is reached over https:// only");
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| anyhow::anyhow!("--upstream {text:?} names no host"))?;
+    if url.path() != "/" || url.query().is_some() {
+        anyhow::bail!("--upstream {text:?}: give the server only (https://HOST:PORT), not a path");
+    }
+    Ok(format!("{host}:{}", url.port().unwrap_or(443)))
 }
 
 /// Resolves at Ctrl-C; never, if the handler cannot be installed (the run
