@@ -159,9 +159,15 @@ pub async fn preflight(options: &LiveOptions) -> Result<Vec<u8>, LiveError> {
         let response = client
             .request(request)
             .await
-            .map_err(|e| LiveError::Unreachable {
-                server: server.clone(),
-                why: causes(&e),
+            .map_err(|e| {
+                let mut why = causes(&e);
+                if why.contains("certificate") {
+                    why.push_str(" (if the server's certificate is its own, trust it with --upstream-ca FILE)");
+                }
+                LiveError::Unreachable {
+                    server: server.clone(),
+                    why,
+                }
             })?;
         if response.status() != StatusCode::OK {
             return Err(LiveError::NoScript {
