@@ -156,19 +156,18 @@ pub async fn preflight(options: &LiveOptions) -> Result<Vec<u8>, LiveError> {
             why: e.to_string(),
         })?;
     let fetch = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| {
-                let mut why = causes(&e);
-                if why.contains("certificate") {
-                    why.push_str(" (if the server's certificate is its own, trust it with --upstream-ca FILE)");
-                }
-                LiveError::Unreachable {
-                    server: server.clone(),
-                    why,
-                }
-            })?;
+        let response = client.request(request).await.map_err(|e| {
+            let mut why = causes(&e);
+            if why.contains("certificate") {
+                why.push_str(
+                    " (if the server's certificate is its own, trust it with --upstream-ca FILE)",
+                );
+            }
+            LiveError::Unreachable {
+                server: server.clone(),
+                why,
+            }
+        })?;
         if response.status() != StatusCode::OK {
             return Err(LiveError::NoScript {
                 server: server.clone(),

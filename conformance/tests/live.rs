@@ -120,7 +120,10 @@ async fn reference_passes_live_in(browser: &str) {
         report["cases"].as_array().unwrap().len(),
         "{browser}: every case passed or was not applicable: {stderr}"
     );
-    assert!(not_applicable.contains(&"chat-roundtrip"), "{not_applicable:?}");
+    assert!(
+        not_applicable.contains(&"chat-roundtrip"),
+        "{not_applicable:?}"
+    );
     let reason = report["cases"]
         .as_array()
         .unwrap()
@@ -133,8 +136,16 @@ async fn reference_passes_live_in(browser: &str) {
     assert!(reason.contains("needs"), "{reason}");
     // The build is the one the staging server served, and the staging
     // server saw the sessions.
-    assert!(report["widget"]["file"].as_str().unwrap().contains("served by https://127.0.0.1:"));
-    assert!(!s.mock.sessions().is_empty(), "sessions reached the upstream");
+    assert!(
+        report["widget"]["file"]
+            .as_str()
+            .unwrap()
+            .contains("served by https://127.0.0.1:")
+    );
+    assert!(
+        !s.mock.sessions().is_empty(),
+        "sessions reached the upstream"
+    );
     // The wire of a case is in its report, through the Jodo host's name.
     let case = report["cases"]
         .as_array()
@@ -144,15 +155,56 @@ async fn reference_passes_live_in(browser: &str) {
         .unwrap();
     let wire = case["wire"].as_array().unwrap();
     assert!(
-        wire.iter().any(|w| w["type"] == "frame" && w["dir"] == "in"),
+        wire.iter()
+            .any(|w| w["type"] == "frame" && w["dir"] == "in"),
         "socket frames recorded: {wire:?}"
     );
-    assert!(wire.iter().any(|w| w["url"].as_str().is_some_and(|u| u.starts_with("https://myjodo.jodoworld.com/jodowidgetapi/"))));
+    assert!(wire.iter().any(|w| {
+        w["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://myjodo.jodoworld.com/jodowidgetapi/"))
+    }));
+    // …and beside the report as HAR 1.2 and JSON Lines, linked from the HTML.
+    let har: Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.join("cases/chat-length-codes/wire.har")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(har["log"]["version"], "1.2");
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert!(entries.iter().any(|e| {
+        e["request"]["method"] == "POST"
+            && e["response"]["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+    }));
+    let socket = entries
+        .iter()
+        .find_map(|e| e["_webSocketMessages"].as_array())
+        .expect("the socket's frames are in its entry");
+    assert!(
+        socket.iter().any(|m| m["type"] == "send") && socket.iter().any(|m| m["type"] == "receive")
+    );
+    let jsonl =
+        std::fs::read_to_string(reports.join("cases/chat-length-codes/wire.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), wire.len());
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(html.contains("cases/chat-length-codes/wire.har"));
     let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
-    assert!(junit.contains("<skipped"), "not applicable cases are skipped in JUnit");
-    for file in ["report.json", "report.html", "junit.xml"] {
+    assert!(
+        junit.contains("<skipped"),
+        "not applicable cases are skipped in JUnit"
+    );
+    for file in [
+        "report.json",
+        "report.html",
+        "junit.xml",
+        "cases/chat-length-codes/wire.har",
+    ] {
         let text = std::fs::read_to_string(reports.join(file)).unwrap();
-        assert!(!text.contains(AKEY) && !text.contains(SKEY), "a key in {file}");
+        assert!(
+            !text.contains(AKEY) && !text.contains(SKEY),
+            "a key in {file}"
+        );
     }
     assert!(!stderr.contains(AKEY) && !stderr.contains(SKEY));
     s.mock.shutdown().await;
@@ -174,7 +226,10 @@ async fn a_faulty_build_given_with_widget_fails_live() {
     let s = staging(dir.path()).await;
     let contract = Contract::embedded().unwrap();
     let mutants = jodo_conformance::mutant::builtin(&contract).unwrap();
-    let mutant = mutants.iter().find(|m| m.name == "length-off-by-one").unwrap();
+    let mutant = mutants
+        .iter()
+        .find(|m| m.name == "length-off-by-one")
+        .unwrap();
     let reference = String::from_utf8(jodo_mock::WidgetBuild::reference().script).unwrap();
     let build = dir.path().join("ext_integration-2.0.js");
     std::fs::write(&build, mutant.apply(&reference).unwrap()).unwrap();
@@ -190,8 +245,16 @@ async fn a_faulty_build_given_with_widget_fails_live() {
     let (code, stderr, report) = live(args, dir.path().join("reports")).await;
     let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
     assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(by_status(&report, "failed"), vec!["chat-length-codes"], "{stderr}");
-    assert_eq!(by_status(&report, "passed"), vec!["session-version"], "{stderr}");
+    assert_eq!(
+        by_status(&report, "failed"),
+        vec!["chat-length-codes"],
+        "{stderr}"
+    );
+    assert_eq!(
+        by_status(&report, "passed"),
+        vec!["session-version"],
+        "{stderr}"
+    );
     s.mock.shutdown().await;
 }
 
@@ -232,7 +295,10 @@ async fn an_upstream_that_cannot_be_used_is_refused_before_anything_runs() {
         let (code, stderr, report) = live(args.clone(), reports.clone()).await;
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
-        assert!(report.is_none() && !reports.exists(), "{args:?}: nothing written");
+        assert!(
+            report.is_none() && !reports.exists(),
+            "{args:?}: nothing written"
+        );
     }
     // No keys: refused too.
     let out = Command::new(env!("CARGO_BIN_EXE_jodo-conformance"))

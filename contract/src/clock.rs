@@ -63,6 +63,13 @@ pub fn rfc3339(secs: u64) -> String {
     format(secs, RFC3339)
 }
 
+/// Seconds since the Unix epoch of a `YYYY-MM-DDTHH:MM:SSZ` time (a
+/// report's `started_at`), or `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let t = time::PrimitiveDateTime::parse(text, RFC3339).ok()?;
+    u64::try_from(t.assume_utc().unix_timestamp()).ok()
+}
+
 /// Formats seconds since the Unix epoch in the eventdata form, `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn eventdata_form(secs: u64) -> String {
     format(secs, EVENTDATA)
@@ -77,6 +84,8 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         // 2024-02-29 12:34:56 UTC, a leap day.
         assert_eq!(rfc3339(1_709_210_096), "2024-02-29T12:34:56Z");
+        assert_eq!(parse_rfc3339("2024-02-29T12:34:56Z"), Some(1_709_210_096));
+        assert_eq!(parse_rfc3339("2024-02-29 12:34:56"), None);
         assert_eq!(eventdata_form(1_755_777_169), "2025-08-21 11:52:49");
         assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
     }

@@ -23,6 +23,7 @@ pub fn write_all(report: &CertifyReport, dir: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join("report.json"), json)?;
     std::fs::write(dir.join("junit.xml"), junit(report))?;
     std::fs::write(dir.join("report.html"), html_page(report))?;
+    crate::report::files::write_wires(&report.cases, &report.started_at, dir)?;
     Ok(())
 }
 
@@ -143,6 +144,23 @@ pub fn html_page(report: &CertifyReport) -> String {
                     h2 { "The page once the session started" }
                     img alt="screenshot of the page" style="max-width:100%;border:1px solid #d0d7de"
                         src={ "data:image/png;base64," (png) };
+                }
+                h2 { "The wire, case by case" }
+                p.sub { "Every request and WebSocket frame the proxy saw, keys shown by name: HAR 1.2 (open it in a browser's devtools) and JSON Lines." }
+                table {
+                    tr { th { "Case" } th { "Result" } th { "Requests and frames" } th { "Files" } }
+                    @for case in report.cases.iter().filter(|c| !c.wire.is_empty()) {
+                        @let folder = crate::report::files::case_dir(&case.id);
+                        tr {
+                            td { (case.id) }
+                            td { (case.label()) }
+                            td { (case.wire.len()) }
+                            td {
+                                a href=(format!("{folder}/wire.har")) { "wire.har" } " · "
+                                a href=(format!("{folder}/wire.jsonl")) { "wire.jsonl" }
+                            }
+                        }
+                    }
                 }
                 footer {
                     "jodo-conformance " (report.tool_version) " · certification report format "

@@ -235,6 +235,15 @@ fn case_section(case: &CaseReport) -> Markup {
                     code { (case.scenario) }
                 }
                 @if let Some(reason) = &case.reason { p.check-bad { (reason) } }
+                @if !case.wire.is_empty() {
+                    @let folder = super::files::case_dir(&case.id);
+                    p.meta {
+                        "Wire (" (case.wire.len()) " requests and frames): "
+                        a href=(format!("{folder}/wire.har")) { "wire.har" }
+                        " (HAR 1.2: open it in a browser's devtools) · "
+                        a href=(format!("{folder}/wire.jsonl")) { "wire.jsonl" }
+                    }
+                }
                 @if !case.checks.is_empty() {
                     div {
                         @for check in &case.checks {
