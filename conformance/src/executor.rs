@@ -88,9 +88,12 @@ pub async fn run_case(
             .iter()
             .position(by_driver)
             .map_or(steps.len(), |p| i + p);
+        let decides = !backend
+            .provides()
+            .contains(&crate::case::Capability::Scenario);
         let batch: Vec<Value> = steps[i..end]
             .iter()
-            .map(|s| page_step(s, catalog))
+            .map(|s| page_step(s, catalog, decides))
             .collect();
         let left = stop_after.saturating_sub(started.elapsed());
         let answer = client
@@ -117,7 +120,7 @@ pub async fn run_case(
         for (step, outcome) in steps[i..].iter().zip(&outcomes[..ran]) {
             trace.steps.push(StepRecord {
                 step: step.clone(),
-                outcome: step_outcome(step, outcome)?,
+                outcome: step_outcome(step, outcome, &record_events(&answer))?,
                 elapsed_ms: page_ms(outcome.get("ms")),
             });
         }
@@ -135,8 +138,13 @@ pub async fn run_case(
             });
             break;
         }
-        if ran < end - i {
-            break; // a wait timed out: the rest is skipped
+        if ran < end - i
+            || trace
+                .steps
+                .last()
+                .is_some_and(|s| matches!(s.outcome, StepOutcome::Decided { .. }))
+        {
+            break; // a wait timed out, or the backend decided otherwise: the rest is skipped
         }
         i = end;
     }
@@ -251,8 +259,19 @@ async fn driver_step(
     })
 }
 
-/// A step as the probe's `run` takes it.
-fn page_step(step: &Step, catalog: &Catalog) -> Value {
+/// The events of a probe answer's record, for naming a decided outcome.
+fn record_events(answer: &Value) -> Vec<Value> {
+    answer
+        .pointer("/record/events")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A step as the probe's `run` takes it. When the backend `decides` the
+/// allocation (a live one), a wait for one allocation outcome of the
+/// catalogue is answered by any of them.
+fn page_step(step: &Step, catalog: &Catalog, decides: bool) -> Value {
     match step {
         Step::Call { call, args, .. } => {
             let path = catalog
@@ -263,7 +282,23 @@ fn page_step(step: &Step, catalog: &Catalog) -> Value {
         }
         Step::Wait { wait, timeout_ms } => {
             let (media, eventtype) = wait.split_once('/').unwrap_or((wait, ""));
-            json!({"wait": [media, eventtype], "timeoutMs": timeout_ms.unwrap_or(DEFAULT_WAIT_MS)})
+            let mut page = json!({"wait": [media, eventtype], "timeoutMs": timeout_ms.unwrap_or(DEFAULT_WAIT_MS)});
+            let allocation = |e: &&jodo_contract::catalog::EventEntry| e.allocation;
+            if decides
+                && catalog
+                    .event(media, eventtype)
+                    .as_ref()
+                    .is_some_and(allocation)
+            {
+                let others: Vec<Value> = catalog
+                    .events
+                    .iter()
+                    .filter(allocation)
+                    .map(|e| json!([e.media, e.eventtype]))
+                    .collect();
+                page["orElse"] = Value::Array(others);
+            }
+            page
         }
         Step::Eval { eval, .. } => json!({"eval": eval}),
         // Never sent to the page: the runner does them between batches.
@@ -275,7 +310,11 @@ fn page_step(step: &Step, catalog: &Catalog) -> Value {
 }
 
 /// What the probe reported for one step.
-fn step_outcome(step: &Step, answer: &Value) -> Result<StepOutcome, HarnessError> {
+fn step_outcome(
+    step: &Step,
+    answer: &Value,
+    events: &[Value],
+) -> Result<StepOutcome, HarnessError> {
     match step {
         Step::Call { .. }
         | Step::Eval { .. }
@@ -283,10 +322,19 @@ fn step_outcome(step: &Step, answer: &Value) -> Result<StepOutcome, HarnessError
         | Step::Click { .. }
         | Step::Type { .. }
         | Step::WaitVisible { .. } => call_outcome(answer),
-        Step::Wait { timeout_ms, .. } => Ok(match answer.get("found").and_then(Value::as_u64) {
-            Some(i) => StepOutcome::Found {
-                index: usize::try_from(i).unwrap_or(usize::MAX),
-            },
+        Step::Wait { wait, timeout_ms } => Ok(match answer.get("found").and_then(Value::as_u64) {
+            Some(i) => {
+                let index = usize::try_from(i).unwrap_or(usize::MAX);
+                let got = events
+                    .get(index)
+                    .map(|r| crate::checks::event_key(r.get("event").unwrap_or(r)))
+                    .unwrap_or_default();
+                if got.is_empty() || got == *wait {
+                    StepOutcome::Found { index }
+                } else {
+                    StepOutcome::Decided { index, event: got }
+                }
+            }
             None => StepOutcome::WaitTimedOut {
                 timeout_ms: timeout_ms.unwrap_or(DEFAULT_WAIT_MS),
             },

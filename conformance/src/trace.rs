@@ -63,6 +63,15 @@ pub enum StepOutcome {
         /// Index into the event trace.
         index: usize,
     },
+    /// A live backend decided another allocation outcome than the one
+    /// awaited (every agent busy, say): a documented answer, not a fault.
+    /// The case stops here; what ran is checked.
+    Decided {
+        /// Index into the event trace.
+        index: usize,
+        /// `media/eventtype` of the outcome it decided.
+        event: String,
+    },
     /// The awaited event did not arrive in time.
     WaitTimedOut {
         /// The limit.
@@ -97,6 +106,9 @@ impl StepOutcome {
             StepOutcome::Missing { message } => format!("missing: {message}"),
             StepOutcome::Found { index } => format!("event #{index}"),
             StepOutcome::WaitTimedOut { timeout_ms } => format!("not within {timeout_ms} ms"),
+            StepOutcome::Decided { index, event } => {
+                format!("the backend decided {event} (event {index}); the case stops here")
+            }
             StepOutcome::Skipped => "skipped".into(),
             StepOutcome::Unfinished => "never finished".into(),
             StepOutcome::Triggered => "fired".into(),
@@ -386,6 +398,17 @@ pub struct CaseTrace {
     /// The case ran out of time in the page (a step never finished).
     #[serde(default)]
     pub stopped: bool,
+}
+
+impl CaseTrace {
+    /// The allocation outcome a live backend decided instead of the one a
+    /// step awaited, if it did.
+    pub fn decided(&self) -> Option<&str> {
+        self.steps.iter().find_map(|s| match &s.outcome {
+            StepOutcome::Decided { event, .. } => Some(event.as_str()),
+            _ => None,
+        })
+    }
 }
 
 #[cfg(test)]

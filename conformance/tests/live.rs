@@ -220,6 +220,50 @@ async fn the_reference_build_passes_every_applicable_case_live_in_firefox() {
     reference_passes_live_in("firefox").await;
 }
 
+/// A staging server whose agents are all busy: a case waiting for an
+/// allocated session accepts the outcome the backend decided, checks what
+/// ran, and says so; a case that needs no session is unaffected.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_allocation_outcome_the_backend_decides_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = staging(dir.path()).await;
+    let contract = Contract::embedded().unwrap();
+    s.mock
+        .set_scenario(jodo_mock::scenario::load("allusersbusy", &contract).unwrap());
+    let mut args = upstream_args(&s);
+    for case in ["chat-length-codes", "session-version"] {
+        args.extend(["--filter".into(), case.into()]);
+    }
+    let (code, stderr, report) = live(args, dir.path().join("reports")).await;
+    let report = report.unwrap_or_else(|| panic!("no report: {stderr}"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        by_status(&report, "passed"),
+        vec!["chat-length-codes", "session-version"],
+        "{stderr}"
+    );
+    let case = &report["cases"][0];
+    assert!(
+        case["reason"]
+            .as_str()
+            .unwrap()
+            .contains("decided session/allusersbusy"),
+        "{case}"
+    );
+    let steps = case["steps"].as_array().unwrap();
+    assert_eq!(steps[1]["outcome"]["kind"], "decided", "{steps:?}");
+    assert_eq!(steps[2]["outcome"]["kind"], "skipped");
+    assert!(
+        case["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "expectations"),
+        "the expectations of an allocated session do not apply"
+    );
+    s.mock.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_faulty_build_given_with_widget_fails_live() {
     let dir = tempfile::tempdir().unwrap();

@@ -63,6 +63,11 @@ pub struct EventEntry {
     /// captured): such frames have no method to name them.
     #[serde(default)]
     pub frames: Vec<String>,
+    /// One of the outcomes of allocating a session (allocated, every agent
+    /// busy, not allocated): a backend the kit does not script decides
+    /// which, so a live run accepts any of them where a case waits for one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allocation: bool,
 }
 
 /// Compat-profile relaxations of one event (AMBIGUITIES.md).

@@ -36,6 +36,7 @@ pub fn check(trace: &CaseTrace) -> Vec<Failure> {
                 }
                 StepOutcome::Returned { .. }
                 | StepOutcome::Found { .. }
+                | StepOutcome::Decided { .. }
                 | StepOutcome::Skipped
                 | StepOutcome::Triggered
                 | StepOutcome::Acted => None,
