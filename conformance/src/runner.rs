@@ -20,7 +20,7 @@ use crate::coverage::Coverage;
 use crate::events::{Clock, Reporter, RunEventKind};
 use crate::executor::duration_ms;
 use crate::report::{
-    BrowserInfo, CaseReport, REPORT_VERSION, RunReport, Summary, Timing, WidgetInfo,
+    BrowserInfo, CaseReport, Outcome, REPORT_VERSION, RunReport, Summary, Timing, WidgetInfo,
 };
 pub use crate::run_options::{RunError, RunOptions};
 use crate::worker::{self, News, Shared};
@@ -160,6 +160,17 @@ pub async fn run(
         Some(Ok(_)) => {}
     }
     let reports: Vec<CaseReport> = slots.into_iter().flatten().collect();
+    // Coverage counts what ran: a case that was not applicable exercised
+    // nothing (a live run covers less of the catalogue, and says so).
+    let exercised: Vec<Case> = cases
+        .iter()
+        .filter(|c| {
+            reports
+                .iter()
+                .any(|r| r.id == c.id && r.outcome != Outcome::NotApplicable)
+        })
+        .cloned()
+        .collect();
     let report = RunReport {
         report_version: REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -178,7 +189,7 @@ pub async fn run(
         jobs,
         summary: Summary::of(&reports),
         timing: Timing::of(&reports, clock.elapsed()),
-        coverage: Coverage::of(schemas.catalog(), &cases),
+        coverage: Coverage::of(schemas.catalog(), &exercised),
         cases: reports,
         kill_matrix: None,
     };
