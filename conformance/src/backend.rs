@@ -71,6 +71,18 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// How many sessions it has served so far: a mark for
+    /// [`Backend::frames_since`].
+    fn sessions_served(&self) -> usize {
+        0
+    }
+
+    /// The frames of the sessions served since `mark`, as the backend
+    /// itself recorded them: a case's wire when no proxy watched it.
+    fn frames_since(&self, _mark: usize) -> Vec<crate::wire::WireEntry> {
+        Vec::new()
+    }
+
     /// Stops it; nothing of it is left once the future is done.
     fn shutdown(self: Box<Self>) -> Stopping;
 }
@@ -130,6 +142,9 @@ pub struct MockBackend {
     mock: MockServer,
     schemas: Arc<Contract>,
     certificate: Vec<u8>,
+    /// When it started, in milliseconds since the Unix epoch: the zero of
+    /// its frames' `at_ms`, as a proxy's record starts when it does.
+    started_ms: u64,
 }
 
 impl MockBackend {
@@ -150,10 +165,14 @@ impl MockBackend {
             ..config
         })
         .await?;
+        let started_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         Ok(Self {
             mock,
             schemas,
             certificate,
+            started_ms,
         })
     }
 
@@ -196,6 +215,42 @@ impl Backend for MockBackend {
 
     fn trigger(&self, name: &str) -> Result<(), BackendError> {
         Ok(self.mock.trigger_newest_live(name)?)
+    }
+
+    fn sessions_served(&self) -> usize {
+        self.mock.sessions().len()
+    }
+
+    /// The mock's transcripts of the sessions since `mark`. Their times are
+    /// whole seconds (the mock stamps frames once a second), and they hold
+    /// the frames only: the session API's HTTP exchanges are not in them.
+    fn frames_since(&self, mark: usize) -> Vec<crate::wire::WireEntry> {
+        let socket = format!(
+            "{}{}",
+            self.mock.origin().replacen("https://", "wss://", 1),
+            jodo_mock::WS_PATH
+        );
+        let mut frames = Vec::new();
+        for session in self.mock.sessions().into_iter().skip(mark) {
+            for line in self.mock.transcript(&session.id).unwrap_or_default() {
+                let secs = line["ts"]
+                    .as_str()
+                    .and_then(jodo_contract::clock::parse_rfc3339)
+                    .unwrap_or(0);
+                let text = match &line["frame"] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                frames.push(crate::wire::WireEntry::Frame {
+                    at_ms: secs.saturating_mul(1000).saturating_sub(self.started_ms),
+                    // The mock's `in` is what the page sent.
+                    dir: if line["dir"] == "in" { "out" } else { "in" }.into(),
+                    url: format!("{socket}?session={}", session.id),
+                    text,
+                });
+            }
+        }
+        frames
     }
 
     fn shutdown(self: Box<Self>) -> Stopping {

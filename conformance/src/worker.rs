@@ -261,6 +261,7 @@ pub async fn run_one(
     if let Some(w) = setting.watch {
         w.begin().await;
     }
+    let sessions_before = backend.sessions_served();
     let started = Instant::now();
     let mut report = CaseReport {
         id: case.id.clone(),
@@ -352,8 +353,10 @@ pub async fn run_one(
     }
     report.duration_ms = duration_ms(started.elapsed());
     report.overhead_ms = overhead_ms(&report);
-    if let Some(w) = setting.watch {
-        w.end(&mut report).await;
+    match setting.watch {
+        Some(w) => w.end(&mut report).await,
+        // No proxy watched: the backend's own record of the sessions.
+        None => report.wire = backend.frames_since(sessions_before),
     }
     (report, unresponsive)
 }

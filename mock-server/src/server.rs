@@ -152,6 +152,14 @@ impl MockServer {
         self.state.sessions.list()
     }
 
+    /// The frames a session exchanged, as its in-memory transcript keeps
+    /// them (the latest 64 KiB): `{"ts", "dir", "frame"}` objects, oldest
+    /// first, `dir` as the mock sees it (`in` from the widget).
+    pub fn transcript(&self, id: &str) -> Option<Vec<serde_json::Value>> {
+        let session = self.state.sessions.get(id)?;
+        serde_json::from_str(&session.transcript()).ok()
+    }
+
     /// Chooses the scenario for sessions created from now on.
     pub fn set_scenario(&self, scenario: Arc<Scenario>) {
         self.state.set_scenario(scenario);

@@ -109,13 +109,19 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
                 let https = url
                     .replacen("wss://", "https://", 1)
                     .replacen("ws://", "http://", 1);
-                let Some(e) = entries
-                    .iter_mut()
-                    .rev()
-                    .find(|e| e["request"]["url"] == https.as_str())
-                else {
-                    continue;
+                let known = entries
+                    .iter()
+                    .rposition(|e| e["request"]["url"] == https.as_str());
+                let at = match known {
+                    Some(at) => at,
+                    None => {
+                        // Frames a backend recorded itself (the mock's
+                        // transcript): their socket's upgrade was not seen.
+                        entries.push(socket_entry(&https, iso(*at_ms)));
+                        entries.len() - 1
+                    }
                 };
+                let e = &mut entries[at];
                 let ms = base_ms.saturating_add(*at_ms);
                 let message = json!({
                     "type": if dir == "out" { "send" } else { "receive" },
@@ -150,6 +156,26 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
             "pages": [],
             "entries": entries,
         }
+    })
+}
+
+/// An entry for a socket whose HTTP upgrade was not recorded.
+fn socket_entry(url: &str, started: String) -> Value {
+    json!({
+        "startedDateTime": started,
+        "time": 0,
+        "comment": "a WebSocket the backend recorded; its HTTP upgrade was not seen by a proxy",
+        "request": {
+            "method": "GET", "url": url, "httpVersion": "HTTP/1.1", "cookies": [],
+            "headers": [], "queryString": query(url), "headersSize": -1, "bodySize": 0,
+        },
+        "response": {
+            "status": 101, "statusText": "Switching Protocols", "httpVersion": "HTTP/1.1",
+            "cookies": [], "headers": [], "redirectURL": "", "headersSize": -1, "bodySize": -1,
+            "content": {"size": 0, "mimeType": "x-unknown"},
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 0, "receive": 0},
     })
 }
 
@@ -238,5 +264,19 @@ mod tests {
         assert_eq!(frames[0]["type"], "send");
         assert_eq!(frames[0]["data"], "hello");
         assert!(entries[0].get("_at_ms").is_none());
+
+        // Frames without a recorded upgrade get an entry of their own.
+        case.wire = vec![WireEntry::Frame {
+            at_ms: 1500,
+            dir: "in".into(),
+            url: "wss://127.0.0.1:9/ws?session=s1".into(),
+            text: "{}".into(),
+        }];
+        let har = document(&case, 1_700_000_000);
+        let entry = &har["log"]["entries"][0];
+        assert_eq!(entry["response"]["status"], 101);
+        assert_eq!(entry["request"]["url"], "https://127.0.0.1:9/ws?session=s1");
+        assert_eq!(entry["_webSocketMessages"][0]["type"], "receive");
+        assert_eq!(entry["startedDateTime"], "2023-11-14T22:13:21.500Z");
     }
 }

@@ -85,6 +85,19 @@ async fn reference_build_passes_every_case_in_chromium() {
         .find(|e| e.event["eventtype"] == "messagereceived")
         .expect("a reply arrived");
     assert_eq!(reply.event["msg"], "Emma here. You wrote: Hello");
+    // Its wire, from the mock's transcript: the visitor's message out, the
+    // reply in, on the session's socket.
+    let frame = |dir: &str, text: &str| {
+        roundtrip.wire.iter().any(|w| {
+            matches!(w, jodo_conformance::wire::WireEntry::Frame { dir: d, text: t, url, .. }
+                if d == dir && t.contains(text) && url.starts_with("wss://"))
+        })
+    };
+    assert!(
+        frame("out", "Hello") && frame("in", "You wrote: Hello"),
+        "{:#?}",
+        roundtrip.wire
+    );
     assert!(
         roundtrip
             .probe
