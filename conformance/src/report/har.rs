@@ -137,6 +137,11 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
                     None => e["_webSocketMessages"] = json!([message]),
                 }
                 e["_resourceType"] = json!("websocket");
+                if e["response"]["status"] == 0 {
+                    // The proxy relays the upgrade's 101 without logging it.
+                    e["response"]["status"] = json!(101);
+                    e["response"]["statusText"] = json!("Switching Protocols");
+                }
             }
         }
     }

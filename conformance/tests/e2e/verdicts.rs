@@ -50,16 +50,26 @@ fn wrong_build_fails_the_length_case_and_leaves_no_process() {
     let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\""), "{junit}");
     // The certification report says so, names the build and the broken
-    // rule with its diff, and stands alone: no script, no external resource.
+    // rule with its diff, and stands alone: no script, no external
+    // resource; its only links are to the cases' wire files beside it.
     let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
     assert!(html.contains("Does not conform"), "{html}");
     assert!(html.contains(&report.widget.sha256));
     assert!(html.contains("return-code:SendChatMessage"));
     assert!(html.contains("- expected 3") && html.contains("+ actual   1"));
-    for outside in ["<script", "src=", "href=", "@import", "url("] {
+    for outside in ["<script", "src=", "@import", "url("] {
         assert!(
             !html.contains(outside),
             "report.html refers outside itself: {outside}"
+        );
+    }
+    for link in html.split("href=\"").skip(1) {
+        let target = &link[..link.find('"').unwrap()];
+        assert!(
+            target.starts_with("cases/")
+                && (target.ends_with("/wire.har") || target.ends_with("/wire.jsonl"))
+                && reports.join(target).is_file(),
+            "report.html links to {target}"
         );
     }
     assert_eq!(
