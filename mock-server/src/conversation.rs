@@ -201,13 +201,27 @@ impl Conversation {
                 out,
             );
         }
-        if head.seq != self.in_seq + 1 {
-            let reason = format!("expected seq {}, got {}", self.in_seq + 1, head.seq);
-            self.in_seq = head.seq;
-            self.refuse(env, "sequence_gap", &reason, Some(head.messageid), out);
-        } else {
-            self.in_seq = head.seq;
+        let expected = self.in_seq.saturating_add(1);
+        if head.seq < expected {
+            // A sequence number never goes back: such a frame is refused
+            // and not acted on, whatever its messageid.
+            let reason = format!(
+                "expected seq {expected}, got {}: a sequence number never goes back",
+                head.seq
+            );
+            return self.refuse(
+                env,
+                "sequence_backwards",
+                &reason,
+                Some(head.messageid),
+                out,
+            );
         }
+        if head.seq > expected {
+            let reason = format!("expected seq {expected}, got {}", head.seq);
+            self.refuse(env, "sequence_gap", &reason, Some(head.messageid), out);
+        }
+        self.in_seq = head.seq;
         let over_limit = env
             .schemas
             .frame_rate_limit(frame_kind)
@@ -286,7 +300,7 @@ impl Conversation {
                     env.session.record("out", json!({ "raw": text }));
                     out.push(Out::Frame(text.into()));
                 }
-                Step::SkipSeq(n) => self.out_seq += n,
+                Step::SkipSeq(n) => self.out_seq = self.out_seq.saturating_add(n),
                 Step::Replay(back) => {
                     if let Some(text) = self.sent_back(back) {
                         env.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null) }));
@@ -328,7 +342,7 @@ impl Conversation {
 
     /// Builds a frame whose data is already JSON object text.
     fn send_text(&mut self, env: Env<'_>, kind: &str, data: &str, out: &mut Vec<Out>) {
-        self.out_seq += 1;
+        self.out_seq = self.out_seq.saturating_add(1);
         let ts = self.now.get_or_insert_with(clock::rfc3339_now_shared);
         // The envelope's fields are plain ASCII (frame kinds, digits, hex,
         // an RFC 3339 time), so they are written as they are, into a buffer

@@ -112,6 +112,17 @@ async fn inject_events_faults_and_triggers_into_a_live_session() {
         202
     );
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("{oops"));
+    // A jump past the scenario schema's maximum is refused, not applied
+    // (it once overflowed the sequence arithmetic of the session's task).
+    for n in [0u64, 1001, u64::MAX] {
+        let (status, body) = post(
+            format!("/control/v1/sessions/{id}/faults"),
+            json!({"skip_seq": n}),
+        )
+        .await;
+        assert_eq!(status, 400, "skip_seq {n}: {body}");
+        assert!(body.contains("out of range"), "{body}");
+    }
     // Not a fault.
     let (status, body) = post(
         format!("/control/v1/sessions/{id}/faults"),

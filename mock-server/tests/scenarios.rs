@@ -283,3 +283,31 @@ fn builtins_send_every_server_driven_event() {
         .collect();
     assert!(missing.is_empty(), "no built-in scenario sends {missing:?}");
 }
+
+/// The bound on a `skip_seq` fault is written three times: the scenario
+/// schema, the control API's description, and the server's check.
+#[test]
+fn the_skip_seq_bound_is_the_same_in_the_schemas_and_the_server() {
+    fn maximum_of(v: &serde_json::Value, key: &str) -> Option<u64> {
+        match v {
+            serde_json::Value::Object(m) => m
+                .get(key)
+                .and_then(|s| s.get("maximum"))
+                .and_then(serde_json::Value::as_u64)
+                .or_else(|| m.values().find_map(|x| maximum_of(x, key))),
+            serde_json::Value::Array(a) => a.iter().find_map(|x| maximum_of(x, key)),
+            _ => None,
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schemas/scenario.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let bound = jodo_mock::scenario::model::MAX_SKIP_SEQ;
+    assert_eq!(maximum_of(&schema, "skip_seq"), Some(bound));
+    let openapi = std::fs::read_to_string(root.join("schemas/control-api.openapi.yaml")).unwrap();
+    assert!(openapi.contains(&format!(
+        "skip_seq: {{type: integer, minimum: 1, maximum: {bound},"
+    )));
+}

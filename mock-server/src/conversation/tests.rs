@@ -155,6 +155,40 @@ fn replays_gaps_wrong_directions_and_bad_json_get_error_frames() {
     assert_eq!(outs, 1 + 1 + 1 + 2 + 1 + 1, "{transcript:#?}");
 }
 
+/// Sequence games: a number that goes back is refused and not acted on,
+/// even with a fresh messageid; the largest numbers neither overflow nor
+/// panic (a client may send any integer the parser accepts).
+#[test]
+fn a_sequence_number_that_goes_back_is_refused_and_not_acted_on() {
+    let mut f = inline(
+        "name: t\nsummary: s\ninitial: a\nstates:\n  a:\n    on:\n      - when: {frame: chat.send}\n        do:\n          - send: {media: chat, eventtype: typing, msg: \"x\"}\n",
+    );
+    f.open();
+    assert_eq!(frames(&f.receive(chat(1, "w1"))).len(), 1);
+    assert_eq!(frames(&f.receive(chat(2, "w2"))).len(), 1);
+    for (seq, id) in [(2, "w2b"), (1, "w1b")] {
+        let out = frames(&f.receive(chat(seq, id)));
+        assert_eq!(out.len(), 1, "only the refusal: {out:?}");
+        assert_eq!(out[0]["data"]["code"], "sequence_backwards");
+        assert_eq!(out[0]["data"]["refmessageid"], id);
+    }
+    // The sequence went on from 2: the next frame is no gap.
+    let next = frames(&f.receive(chat(3, "w3")));
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0]["data"]["eventtype"], "typing");
+    // A number beyond what a JSON reader keeps exactly (2^53 - 1) is a bad
+    // frame, refused before any sequence arithmetic; the largest one that
+    // is not is a gap, and the sequence goes on from it.
+    let huge = frames(&f.receive(chat(u64::MAX, "wmax")));
+    assert_eq!(huge.len(), 1);
+    assert_ne!(huge[0]["data"]["code"], "sequence_gap", "{huge:?}");
+    let top = 9_007_199_254_740_991;
+    let gap = frames(&f.receive(chat(top, "wtop")));
+    assert_eq!(gap[0]["data"]["code"], "sequence_gap");
+    let back = frames(&f.receive(chat(4, "w4")));
+    assert_eq!(back[0]["data"]["code"], "sequence_backwards");
+}
+
 #[test]
 fn the_visitors_session_end_closes_and_nothing_follows_the_close() {
     let mut f = inline(

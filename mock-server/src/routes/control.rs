@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use crate::api_error::ApiError;
 use crate::scenario::Step;
-use crate::scenario::model::Action;
+
+use crate::scenario::model::{Action, MAX_SKIP_SEQ};
 use crate::session::{Command, Session, SessionSummary};
 use crate::state::AppState;
 
@@ -200,7 +201,12 @@ async fn fault(
         Action::Drop => Step::Drop,
         Action::Close { code, reason } => Step::Close { code, reason },
         Action::Raw(text) => Step::Raw(text),
-        Action::SkipSeq(n) => Step::SkipSeq(n),
+        Action::SkipSeq(n) if (1..=MAX_SKIP_SEQ).contains(&n) => Step::SkipSeq(n),
+        Action::SkipSeq(n) => {
+            return Err(bad(format!(
+                "skip_seq {n} is out of range: from 1 to {MAX_SKIP_SEQ}"
+            )));
+        }
         Action::Replay(n) => Step::Replay(n),
         other => return Err(bad(format!("{other:?} is not a fault"))),
     };

@@ -109,6 +109,12 @@ pub enum Trigger {
     Control(String),
 }
 
+/// The largest jump a `skip_seq` fault may make: the scenario schema's
+/// `maximum` (a test holds them equal). A jump this size is already a gap
+/// no widget can miss, and a bound keeps the server's own sequence far from
+/// the largest number a JSON reader keeps exactly (2^53 - 1).
+pub const MAX_SKIP_SEQ: u64 = 1000;
+
 /// What a transition does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,7 +135,8 @@ pub enum Action {
     Drop,
     /// Send this text as a frame, as is (a malformed frame).
     Raw(String),
-    /// Make the next frame's seq jump by this much (a sequence gap).
+    /// Make the next frame's seq jump by this much (a sequence gap), at
+    /// most [`MAX_SKIP_SEQ`].
     SkipSeq(u64),
     /// Send again, unchanged, the frame sent this many frames ago (a replay).
     Replay(usize),
