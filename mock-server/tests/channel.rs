@@ -142,6 +142,14 @@ async fn gateway_refusals_are_documented_and_reveal_no_key() {
             413,
             "too_large",
         ),
+        // Past the 2 MiB the HTTP layer used to buffer first: the same
+        // documented JSON error, not its plain-text 413.
+        (
+            Some("https://host.test"),
+            vec![b' '; 3 * 1024 * 1024],
+            413,
+            "too_large",
+        ),
     ];
     for (origin, body, status, code) in cases {
         let (got, text) = h.https("POST", path, origin, &body).await;

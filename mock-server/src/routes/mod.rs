@@ -28,7 +28,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(WIDGET_PATH, get(pages::widget))
         .route(
             session_api::SESSIONS_PATH,
-            post(session_api::create_session).layer(cors(&state)),
+            // The body is read no further than the limit: a larger one is
+            // refused as soon as it goes past it, not buffered first.
+            post(session_api::create_session)
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                    crate::state::MAX_FRAME_BYTES,
+                ))
+                .layer(cors(&state)),
         )
         .route(session_api::WS_PATH, get(ws::upgrade))
         .merge(control::router())

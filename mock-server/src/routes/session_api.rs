@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -37,18 +38,29 @@ struct SessionCreated {
 pub(crate) async fn create_session(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     state.gateway.check_origin(origin)?;
     let origin = origin.unwrap_or_default().to_owned();
-    if body.len() > MAX_FRAME_BYTES {
-        return Err(ApiError::new(
+    let too_large = || {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("request body over {MAX_FRAME_BYTES} bytes"),
-        ));
-    }
+        )
+    };
+    let body = match body {
+        Ok(body) if body.len() <= MAX_FRAME_BYTES => body,
+        Ok(_) => return Err(too_large()),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+        Err(e) => {
+            return Err(ApiError::bad_request(format!(
+                "cannot read the body: {}",
+                e.body_text()
+            )));
+        }
+    };
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
     let problems = state
