@@ -437,3 +437,37 @@ async fn the_session_api_grants_cors_to_allowed_origins_only() {
         "{head}"
     );
 }
+
+/// A widget that closes the channel gets the answering Close frame RFC 6455
+/// asks for, with its own code, not a dropped connection (1006).
+#[tokio::test]
+async fn a_close_from_the_widget_is_answered() {
+    let h = harness().await;
+    let (mut ws, _) = h.open().await;
+    h.next(&mut ws).await; // welcome
+    ws.send(Message::Close(Some(
+        tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: CloseCode::Away,
+            reason: "visitor left".into(),
+        },
+    )))
+    .await
+    .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => break Some(frame),
+                Some(Ok(_)) => continue,
+                _ => break None,
+            }
+        }
+    })
+    .await
+    .expect("an answer within 5 s");
+    let frame = answer.expect("a Close frame, not a dropped connection");
+    assert_eq!(
+        frame.map(|f| u16::from(f.code)),
+        Some(1001),
+        "the client's code is echoed"
+    );
+}

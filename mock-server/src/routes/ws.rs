@@ -181,8 +181,12 @@ impl Channel {
                         }
                         Message::Binary(_) => self.conv.receive_binary(env!(self), &mut self.out),
                         Message::Close(_) => {
-                            // The widget closed the channel itself.
+                            // The widget closed the channel itself. The
+                            // WebSocket layer has queued the answering Close
+                            // (RFC 6455 5.5.1, the client's code echoed);
+                            // flushing sends it before the connection goes.
                             self.ended = true;
+                            let _ = self.socket.flush().await;
                             break;
                         }
                         Message::Ping(_) | Message::Pong(_) => {}
