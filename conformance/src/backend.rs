@@ -73,13 +73,13 @@ pub trait Backend: Send + Sync {
 
     /// How many sessions it has served so far: a mark for
     /// [`Backend::frames_since`].
-    fn sessions_served(&self) -> usize {
+    fn sessions_served(&self) -> u64 {
         0
     }
 
     /// The frames of the sessions served since `mark`, as the backend
     /// itself recorded them: a case's wire when no proxy watched it.
-    fn frames_since(&self, _mark: usize) -> Vec<crate::wire::WireEntry> {
+    fn frames_since(&self, _mark: u64) -> Vec<crate::wire::WireEntry> {
         Vec::new()
     }
 
@@ -217,21 +217,21 @@ impl Backend for MockBackend {
         Ok(self.mock.trigger_newest_live(name)?)
     }
 
-    fn sessions_served(&self) -> usize {
-        self.mock.sessions().len()
+    fn sessions_served(&self) -> u64 {
+        self.mock.sessions_created()
     }
 
     /// The mock's transcripts of the sessions since `mark`. Their times are
     /// whole seconds (the mock stamps frames once a second), and they hold
     /// the frames only: the session API's HTTP exchanges are not in them.
-    fn frames_since(&self, mark: usize) -> Vec<crate::wire::WireEntry> {
+    fn frames_since(&self, mark: u64) -> Vec<crate::wire::WireEntry> {
         let socket = format!(
             "{}{}",
             self.mock.origin().replacen("https://", "wss://", 1),
             jodo_mock::WS_PATH
         );
         let mut frames = Vec::new();
-        for session in self.mock.sessions().into_iter().skip(mark) {
+        for session in self.mock.sessions().into_iter().filter(|s| s.serial > mark) {
             for line in self.mock.transcript(&session.id).unwrap_or_default() {
                 let secs = line["ts"]
                     .as_str()

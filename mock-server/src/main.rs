@@ -63,6 +63,12 @@ struct ServeArgs {
     /// Write each session's frames to DIR/<session id>.jsonl as they flow.
     #[arg(long, value_name = "DIR")]
     transcripts: Option<PathBuf>,
+    /// Sessions remembered for the control API besides the live ones: the
+    /// oldest beyond it are forgotten (with unused tokens and resume
+    /// secrets), so a mock left running keeps a bounded memory. Their
+    /// transcript files stay.
+    #[arg(long, value_name = "N", default_value_t = jodo_mock::DEFAULT_SESSIONS_KEPT)]
+    keep_sessions: usize,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -178,6 +184,7 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
             gateway: Gateway::new(keys.clone(), args.allow_origin.clone()),
             tls,
             transcripts: args.transcripts.clone(),
+            sessions_kept: args.keep_sessions,
         },
         listener,
     )

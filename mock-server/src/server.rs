@@ -82,7 +82,8 @@ impl MockServer {
             widget: RwLock::new(config.widget),
             preload: config.preload,
             gateway,
-            sessions: Sessions::with_transcripts(config.transcripts.as_deref()),
+            sessions: Sessions::with_transcripts(config.transcripts.as_deref())
+                .keeping(config.sessions_kept),
             parking: crate::parking::Parking::default(),
             library,
         });
@@ -147,9 +148,15 @@ impl MockServer {
         }
     }
 
-    /// Every session so far, oldest first.
+    /// Every session it remembers, oldest first.
     pub fn sessions(&self) -> Vec<SessionSummary> {
         self.state.sessions.list()
+    }
+
+    /// How many sessions it has created so far (forgotten ones included):
+    /// a mark to find the sessions created after it by their `serial`.
+    pub fn sessions_created(&self) -> u64 {
+        self.state.sessions.created()
     }
 
     /// The frames a session exchanged, as its in-memory transcript keeps

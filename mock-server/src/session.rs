@@ -107,6 +107,9 @@ impl Session {
 pub struct SessionSummary {
     /// Session id.
     pub id: String,
+    /// Its place among every session the mock created, from 1: stable
+    /// when older sessions are forgotten.
+    pub serial: u64,
     /// systemcallid.
     pub systemcallid: String,
     /// Scenario name.
@@ -117,17 +120,28 @@ pub struct SessionSummary {
     pub frames: usize,
 }
 
-/// Every session the server has created, and the tokens not yet used.
-#[derive(Debug, Default)]
+/// Every session the server remembers, and the tokens not yet used.
+#[derive(Debug)]
 pub struct Sessions {
     inner: Mutex<Registry>,
     transcripts: Option<PathBuf>,
+    /// Sessions kept besides the live ones.
+    kept: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_transcripts(None)
+    }
 }
 
 #[derive(Debug, Default)]
 struct Registry {
     by_id: HashMap<String, Arc<Session>>,
-    order: Vec<String>,
+    /// Ids with their serials, oldest first.
+    order: std::collections::VecDeque<(String, u64)>,
+    /// Sessions created so far.
+    created: u64,
     tokens: HashMap<String, String>,
     /// Resume secret → session id, and each session's current secret.
     resumes: HashMap<String, String>,
@@ -141,7 +155,18 @@ impl Sessions {
         Self {
             inner: Mutex::default(),
             transcripts: dir.map(Path::to_path_buf),
+            kept: crate::state::DEFAULT_SESSIONS_KEPT,
         }
+    }
+
+    /// The same, remembering `kept` sessions besides the live ones.
+    pub fn keeping(self, kept: usize) -> Self {
+        Self { kept, ..self }
+    }
+
+    /// How many sessions were created so far.
+    pub fn created(&self) -> u64 {
+        self.inner.lock().map(|r| r.created).unwrap_or(0)
     }
 
     /// Creates a session and the token that opens its channel.
@@ -179,9 +204,12 @@ impl Sessions {
         });
         let token = crate::ids::random_hex(24);
         if let Ok(mut r) = self.inner.lock() {
+            r.created += 1;
+            let serial = r.created;
             r.by_id.insert(session.id.clone(), session.clone());
-            r.order.push(session.id.clone());
+            r.order.push_back((session.id.clone(), serial));
             r.tokens.insert(token.clone(), session.id.clone());
+            r.forget_beyond(self.kept);
         }
         (session, token)
     }
@@ -226,9 +254,10 @@ impl Sessions {
         };
         r.order
             .iter()
-            .filter_map(|id| r.by_id.get(id))
-            .map(|s| SessionSummary {
+            .filter_map(|(id, serial)| Some((r.by_id.get(id)?, *serial)))
+            .map(|(s, serial)| SessionSummary {
                 id: s.id.clone(),
+                serial,
                 systemcallid: s.systemcallid.clone(),
                 scenario: s.scenario.name.clone(),
                 live: s.is_live(),
@@ -238,26 +267,51 @@ impl Sessions {
     }
 }
 
+impl Registry {
+    /// Forgets the oldest sessions that are not live until at most `kept`
+    /// are not live, with their unused tokens and resume secrets. Live
+    /// sessions stay whatever their number (other bounds limit those).
+    fn forget_beyond(&mut self, kept: usize) {
+        let idle = |r: &Registry, id: &str| r.by_id.get(id).is_some_and(|s| !s.is_live());
+        let mut not_live = self.order.iter().filter(|(id, _)| idle(self, id)).count();
+        let mut at = 0;
+        while not_live > kept && at < self.order.len() {
+            let id = self.order[at].0.clone();
+            if !idle(self, &id) {
+                at += 1;
+                continue;
+            }
+            self.order.remove(at);
+            self.by_id.remove(&id);
+            self.tokens.retain(|_, owner| *owner != id);
+            if let Some(secret) = self.resume_of.remove(&id) {
+                self.resumes.remove(&secret);
+            }
+            not_live -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn scenario() -> Arc<crate::scenario::Scenario> {
+        Arc::new(crate::scenario::Scenario {
+            name: "t".into(),
+            summary: String::new(),
+            vars: serde_json::Map::new(),
+            api: Default::default(),
+            initial: "s".into(),
+            states: Default::default(),
+            selftest: Vec::new(),
+        })
+    }
+
     #[test]
     fn a_frame_with_newlines_is_recorded_on_one_line() {
-        let (session, _) = Sessions::default().create(
-            Arc::new(crate::scenario::Scenario {
-                name: "t".into(),
-                summary: String::new(),
-                vars: serde_json::Map::new(),
-                api: Default::default(),
-                initial: "s".into(),
-                states: Default::default(),
-                selftest: Vec::new(),
-            }),
-            "https://host.test".into(),
-            Value::Null,
-            "k",
-        );
+        let (session, _) =
+            Sessions::default().create(scenario(), "https://host.test".into(), Value::Null, "k");
         session.record("in", Recorded::Received("{\n  \"kind\": \"chat.send\"\n}"));
         session.record("out", serde_json::json!({"dropped": true}));
         let frames: Vec<Value> = serde_json::from_str(&session.transcript()).unwrap();
@@ -266,5 +320,32 @@ mod tests {
         let r = session.recorder.lock().unwrap();
         assert_eq!(r.len(), 2);
         assert!(!r.json_array().contains('\n'));
+    }
+
+    /// A mock left running forgets the oldest sessions that are not live,
+    /// with their tokens and resume secrets; live ones and serials stay.
+    #[test]
+    fn beyond_the_bound_the_oldest_idle_sessions_are_forgotten() {
+        let sessions = Sessions::default().keeping(2);
+        let make = || sessions.create(scenario(), "https://host.test".into(), Value::Null, "k");
+        let (first, first_token) = make();
+        let (live, live_token) = make();
+        assert!(sessions.redeem(&live_token).is_some(), "its channel opens");
+        let (tx, _rx) = mpsc::unbounded_channel();
+        live.attach(tx);
+        let secret = sessions.issue_resume(&first.id);
+        for _ in 0..4 {
+            make();
+        }
+        let list = sessions.list();
+        let serials: Vec<u64> = list.iter().map(|s| s.serial).collect();
+        assert_eq!(serials, vec![2, 5, 6], "the live one and the two newest");
+        assert!(list[0].live);
+        assert_eq!(sessions.created(), 6);
+        assert!(sessions.get(&first.id).is_none());
+        assert!(sessions.redeem(&first_token).is_none(), "its token is gone");
+        assert!(sessions.resume_target(&secret).is_none(), "its secret too");
+        let registry = sessions.inner.lock().unwrap();
+        assert_eq!(registry.tokens.len(), 2, "only the kept sessions' tokens");
     }
 }

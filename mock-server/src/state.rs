@@ -32,7 +32,17 @@ pub struct MockConfig {
     pub tls: TlsIdentity,
     /// Folder for per-session JSON-lines transcripts, if any.
     pub transcripts: Option<std::path::PathBuf>,
+    /// Sessions remembered for the control API besides the live ones;
+    /// beyond it the oldest that are not live are forgotten, with their
+    /// unused tokens and resume secrets, so a mock left running keeps a
+    /// bounded memory ([`DEFAULT_SESSIONS_KEPT`]).
+    pub sessions_kept: usize,
 }
+
+/// How many sessions a mock remembers by default: ample for a test run's
+/// control API and transcripts, and about 32 MiB at most (each keeps at
+/// most 64 KiB of transcript and a 64 KiB init).
+pub const DEFAULT_SESSIONS_KEPT: usize = 256;
 
 /// Why a configuration could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +72,7 @@ impl MockConfig {
             gateway: Gateway::new(vec![development_keys()], Vec::new()),
             tls: TlsIdentity::self_signed()?,
             transcripts: None,
+            sessions_kept: DEFAULT_SESSIONS_KEPT,
         })
     }
 }
