@@ -69,6 +69,12 @@ struct ServeArgs {
     /// transcript files stay.
     #[arg(long, value_name = "N", default_value_t = jodo_mock::DEFAULT_SESSIONS_KEPT)]
     keep_sessions: usize,
+    /// Milliseconds a connection may take to send a request's headers (the
+    /// first one included): a client idle after TLS or trickling headers is
+    /// disconnected after it.
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    header_timeout_ms: u64,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -185,6 +191,7 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
             tls,
             transcripts: args.transcripts.clone(),
             sessions_kept: args.keep_sessions,
+            header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
         },
         listener,
     )

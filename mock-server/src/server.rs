@@ -93,9 +93,15 @@ impl MockServer {
         // (without it every session creation costs ~40 ms on loopback).
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
             .acceptor(axum_server::accept::NoDelayAcceptor::new());
-        let server = axum_server::from_tcp(listener)?
+        let mut server = axum_server::from_tcp(listener)?
             .acceptor(acceptor)
             .handle(handle.clone());
+        // A connection idle after TLS or trickling its headers holds a
+        // socket and memory; hyper drops it once this passes.
+        server
+            .http_builder()
+            .http1()
+            .header_read_timeout(config.header_timeout);
         let task = tokio::spawn(async move {
             server
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())

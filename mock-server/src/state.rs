@@ -37,7 +37,14 @@ pub struct MockConfig {
     /// unused tokens and resume secrets, so a mock left running keeps a
     /// bounded memory ([`DEFAULT_SESSIONS_KEPT`]).
     pub sessions_kept: usize,
+    /// How long a connection may take to send a request's headers, the
+    /// first one included (a client idle after TLS, or trickling headers,
+    /// is disconnected after it): [`DEFAULT_HEADER_TIMEOUT`].
+    pub header_timeout: std::time::Duration,
 }
+
+/// How long a client may take to send a request's headers by default.
+pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many sessions a mock remembers by default: ample for a test run's
 /// control API and transcripts, and about 32 MiB at most (each keeps at
@@ -73,6 +80,7 @@ impl MockConfig {
             tls: TlsIdentity::self_signed()?,
             transcripts: None,
             sessions_kept: DEFAULT_SESSIONS_KEPT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         })
     }
 }

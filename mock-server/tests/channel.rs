@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client_frame, harness};
+use common::{client_frame, harness, harness_with};
 
 use std::time::Duration;
 
@@ -470,4 +470,34 @@ async fn a_close_from_the_widget_is_answered() {
         Some(1001),
         "the client's code is echoed"
     );
+}
+
+/// A client trickling its headers is disconnected once the header
+/// time-out passes; a prompt client on the same mock is served. (A client
+/// that sends nothing at all after TLS is not bounded yet: the time-out
+/// starts at the first byte.)
+#[tokio::test]
+async fn a_client_trickling_headers_is_dropped_after_the_header_timeout() {
+    let h = harness_with(|c| jodo_mock::MockConfig {
+        header_timeout: Duration::from_millis(300),
+        ..c
+    })
+    .await;
+    let mut trickling = h.tls_connection().await;
+    trickling
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(5), trickling.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection was closed");
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(h.https("GET", "/healthz", None, b"").await.0, 200);
 }

@@ -45,16 +45,21 @@ impl Harness {
 }
 
 pub async fn harness() -> Harness {
+    harness_with(|config| config).await
+}
+
+/// A harness whose mock's configuration `tweak` changes first.
+pub async fn harness_with(tweak: impl FnOnce(MockConfig) -> MockConfig) -> Harness {
     let schemas = Arc::new(Contract::embedded().unwrap());
     let config = MockConfig::local(schemas.clone()).unwrap();
     let tls = trusting(config.tls.certificate_der());
-    let mock = MockServer::start_local(MockConfig {
+    let mock = MockServer::start_local(tweak(MockConfig {
         gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
         preload: Some(jodo_mock::Preload {
             script: std::sync::Arc::from(&b"window.preloaded = true;"[..]),
         }),
         ..config
-    })
+    }))
     .await
     .unwrap();
     Harness {
@@ -81,6 +86,14 @@ impl Harness {
 
     /// One HTTPS request with extra headers; returns status, the response
     /// head (lower-cased) and the body.
+    /// A TLS connection to the mock, nothing sent on it yet.
+    pub async fn tls_connection(&self) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    }
+
     pub async fn https_with(
         &self,
         method: &str,
@@ -88,10 +101,7 @@ impl Harness {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, String, String) {
-        let tcp = TcpStream::connect(self.addr).await.unwrap();
-        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let mut tls = self.tls_connection().await;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             self.addr,
