@@ -69,9 +69,8 @@ struct ServeArgs {
     /// transcript files stay.
     #[arg(long, value_name = "N", default_value_t = jodo_mock::DEFAULT_SESSIONS_KEPT)]
     keep_sessions: usize,
-    /// Milliseconds a connection may take to send a request's headers (the
-    /// first one included): a client idle after TLS or trickling headers is
-    /// disconnected after it.
+    /// Milliseconds a client may take to finish a request's headers once it
+    /// has started them: one that trickles them is disconnected after it.
     #[arg(long, value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(100..=600_000))]
     header_timeout_ms: u64,

@@ -96,8 +96,8 @@ impl MockServer {
         let mut server = axum_server::from_tcp(listener)?
             .acceptor(acceptor)
             .handle(handle.clone());
-        // A connection idle after TLS or trickling its headers holds a
-        // socket and memory; hyper drops it once this passes.
+        // A connection trickling its headers holds a socket and memory;
+        // hyper drops it once this passes (counted from its first byte).
         server
             .http_builder()
             .http1()

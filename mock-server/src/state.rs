@@ -37,9 +37,9 @@ pub struct MockConfig {
     /// unused tokens and resume secrets, so a mock left running keeps a
     /// bounded memory ([`DEFAULT_SESSIONS_KEPT`]).
     pub sessions_kept: usize,
-    /// How long a connection may take to send a request's headers, the
-    /// first one included (a client idle after TLS, or trickling headers,
-    /// is disconnected after it): [`DEFAULT_HEADER_TIMEOUT`].
+    /// How long a client may take to finish a request's headers once it
+    /// has started them (one trickling them is disconnected after it):
+    /// [`DEFAULT_HEADER_TIMEOUT`].
     pub header_timeout: std::time::Duration,
 }
 
