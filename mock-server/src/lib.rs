@@ -21,6 +21,7 @@
 
 mod api_error;
 mod conversation;
+mod first_byte;
 pub mod gateway;
 mod ids;
 mod origin;

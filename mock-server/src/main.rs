@@ -74,6 +74,12 @@ struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(100..=600_000))]
     header_timeout_ms: u64,
+    /// Milliseconds a connection may stay silent after its TLS handshake:
+    /// one that sends nothing is disconnected after it (longer than a
+    /// browser keeps an unused preconnected socket).
+    #[arg(long, value_name = "MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    silent_timeout_ms: u64,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -191,6 +197,7 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
             transcripts: args.transcripts.clone(),
             sessions_kept: args.keep_sessions,
             header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
+            silent_timeout: std::time::Duration::from_millis(args.silent_timeout_ms),
         },
         listener,
     )

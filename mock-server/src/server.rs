@@ -91,13 +91,17 @@ impl MockServer {
         let handle = axum_server::Handle::new();
         // TCP_NODELAY: small frames must not wait for the peer's delayed ACK
         // (without it every session creation costs ~40 ms on loopback).
-        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
-            .acceptor(axum_server::accept::NoDelayAcceptor::new());
+        let acceptor = crate::first_byte::FirstByteAcceptor::new(
+            axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new()),
+            config.silent_timeout,
+        );
         let mut server = axum_server::from_tcp(listener)?
             .acceptor(acceptor)
             .handle(handle.clone());
         // A connection trickling its headers holds a socket and memory;
-        // hyper drops it once this passes (counted from its first byte).
+        // hyper drops it once this passes (counted from its first byte;
+        // before it, the silent time-out above applies).
         server
             .http_builder()
             .http1()

@@ -41,7 +41,14 @@ pub struct MockConfig {
     /// has started them (one trickling them is disconnected after it):
     /// [`DEFAULT_HEADER_TIMEOUT`].
     pub header_timeout: std::time::Duration,
+    /// How long a connection may stay silent after its TLS handshake
+    /// before its first byte ([`DEFAULT_SILENT_TIMEOUT`]): longer than a
+    /// browser keeps an unused preconnected socket (Chromium: 10 s).
+    pub silent_timeout: std::time::Duration,
 }
+
+/// How long a connection may stay silent after TLS by default.
+pub const DEFAULT_SILENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long a client may take to send a request's headers by default.
 pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -81,6 +88,7 @@ impl MockConfig {
             transcripts: None,
             sessions_kept: DEFAULT_SESSIONS_KEPT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            silent_timeout: DEFAULT_SILENT_TIMEOUT,
         })
     }
 }

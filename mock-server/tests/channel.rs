@@ -472,32 +472,49 @@ async fn a_close_from_the_widget_is_answered() {
     );
 }
 
-/// A client trickling its headers is disconnected once the header
-/// time-out passes; a prompt client on the same mock is served. (A client
-/// that sends nothing at all after TLS is not bounded yet: the time-out
-/// starts at the first byte.)
+/// A client silent after TLS, or trickling its headers, is disconnected
+/// once its time-out passes; a prompt client on the same mock is
+/// served, and a WebSocket quiet for longer than it stays open.
 #[tokio::test]
-async fn a_client_trickling_headers_is_dropped_after_the_header_timeout() {
+async fn silent_or_trickling_clients_are_dropped_after_the_header_timeout() {
     let h = harness_with(|c| jodo_mock::MockConfig {
         header_timeout: Duration::from_millis(300),
+        silent_timeout: Duration::from_millis(300),
         ..c
     })
     .await;
+    let (mut quiet_socket, _) = h.open().await;
+    h.next(&mut quiet_socket).await; // welcome
+    let mut silent = h.tls_connection().await;
     let mut trickling = h.tls_connection().await;
     trickling
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    let mut rest = Vec::new();
-    let closed =
-        tokio::time::timeout(Duration::from_secs(5), trickling.read_to_end(&mut rest)).await;
-    assert!(closed.is_ok(), "the connection was closed");
-    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+    for (name, conn) in [("trickling", &mut trickling), ("silent", &mut silent)] {
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "the {name} connection was closed");
+        assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+    }
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
     assert_eq!(h.https("GET", "/healthz", None, b"").await.0, 200);
+    // The channel, quiet all this time, still carries frames.
+    quiet_socket
+        .send(client_frame(
+            "chat.send",
+            1,
+            "q1",
+            json!({"text": "still here?"}),
+        ))
+        .await
+        .unwrap();
+    let answer = h.next(&mut quiet_socket).await;
+    assert_ne!(answer["kind"], "error", "{answer}");
 }
