@@ -39,4 +39,6 @@ pub use routes::session_api::{SCENARIO_HINT, SESSIONS_PATH, WS_PATH};
 pub use server::{MockServer, StartError, TriggerError};
 pub use session::SessionSummary;
 pub use site::{PRELOAD_PATH, Preload, WIDGET_PATH, WidgetBuild};
-pub use state::{ConfigError, DEFAULT_SESSIONS_KEPT, MockConfig};
+pub use state::{
+    ConfigError, DEFAULT_OPEN_SESSIONS, DEFAULT_SESSIONS_KEPT, MockConfig, OpenSessions,
+};

@@ -80,6 +80,13 @@ struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(100..=600_000))]
     silent_timeout_ms: u64,
+    /// Sessions open at once (a channel live, or a token not yet spent): a
+    /// new one beyond it is refused with 503 too_many_sessions.
+    #[arg(long, value_name = "N", default_value_t = jodo_mock::DEFAULT_OPEN_SESSIONS.total)]
+    max_sessions: usize,
+    /// The same, for the sessions of one akey.
+    #[arg(long, value_name = "N", default_value_t = jodo_mock::DEFAULT_OPEN_SESSIONS.per_key)]
+    max_sessions_per_key: usize,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -198,6 +205,10 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
             sessions_kept: args.keep_sessions,
             header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
             silent_timeout: std::time::Duration::from_millis(args.silent_timeout_ms),
+            open_sessions: jodo_mock::OpenSessions {
+                total: args.max_sessions,
+                per_key: args.max_sessions_per_key,
+            },
         },
         listener,
     )

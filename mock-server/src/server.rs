@@ -86,6 +86,7 @@ impl MockServer {
                 .keeping(config.sessions_kept),
             parking: crate::parking::Parking::default(),
             library,
+            open_sessions: config.open_sessions,
         });
         let app = crate::routes::router(state.clone());
         let handle = axum_server::Handle::new();

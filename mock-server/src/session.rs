@@ -164,6 +164,21 @@ impl Sessions {
         Self { kept, ..self }
     }
 
+    /// Sessions open now (a channel live, or a token not yet spent): in
+    /// all, and those created with `akey`.
+    pub fn open(&self, akey: &str) -> (usize, usize) {
+        let Ok(r) = self.inner.lock() else {
+            return (0, 0);
+        };
+        let pending: std::collections::HashSet<&String> = r.tokens.values().collect();
+        r.by_id
+            .values()
+            .filter(|s| s.is_live() || pending.contains(&s.id))
+            .fold((0, 0), |(all, key), s| {
+                (all + 1, key + usize::from(s.akey == akey))
+            })
+    }
+
     /// How many sessions were created so far.
     pub fn created(&self) -> u64 {
         self.inner.lock().map(|r| r.created).unwrap_or(0)

@@ -45,7 +45,27 @@ pub struct MockConfig {
     /// before its first byte ([`DEFAULT_SILENT_TIMEOUT`]): longer than a
     /// browser keeps an unused preconnected socket (Chromium: 10 s).
     pub silent_timeout: std::time::Duration,
+    /// Sessions open at once (a channel live, or a token not yet spent),
+    /// in all and per key: a new one beyond either is refused with 503
+    /// `too_many_sessions` ([`DEFAULT_OPEN_SESSIONS`]).
+    pub open_sessions: OpenSessions,
 }
+
+/// Bounds on the sessions open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenSessions {
+    /// In all.
+    pub total: usize,
+    /// With one akey.
+    pub per_key: usize,
+}
+
+/// How many sessions may be open at once by default: far more than a test
+/// run opens, and few enough that a flood of them stays within memory.
+pub const DEFAULT_OPEN_SESSIONS: OpenSessions = OpenSessions {
+    total: 1000,
+    per_key: 200,
+};
 
 /// How long a connection may stay silent after TLS by default.
 pub const DEFAULT_SILENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -89,6 +109,7 @@ impl MockConfig {
             sessions_kept: DEFAULT_SESSIONS_KEPT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             silent_timeout: DEFAULT_SILENT_TIMEOUT,
+            open_sessions: DEFAULT_OPEN_SESSIONS,
         })
     }
 }
@@ -112,6 +133,8 @@ pub(crate) struct AppState {
     pub(crate) parking: crate::parking::Parking,
     /// Built-in scenarios by name, for hints and the control API.
     pub(crate) library: BTreeMap<String, Arc<Scenario>>,
+    /// Bounds on the sessions open at once.
+    pub(crate) open_sessions: OpenSessions,
 }
 
 impl AppState {

@@ -518,3 +518,73 @@ async fn silent_or_trickling_clients_are_dropped_after_the_header_timeout() {
     let answer = h.next(&mut quiet_socket).await;
     assert_ne!(answer["kind"], "error", "{answer}");
 }
+
+/// Sessions open at once are bounded, in all and per key: one more is
+/// refused with the documented 503 `too_many_sessions`, and a session that
+/// ends makes room again.
+#[tokio::test]
+async fn open_sessions_are_bounded_in_all_and_per_key() {
+    let request = json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey"}).to_string();
+    for (bound, whose) in [
+        (
+            jodo_mock::OpenSessions {
+                total: 2,
+                per_key: 5,
+            },
+            "in all",
+        ),
+        (
+            jodo_mock::OpenSessions {
+                total: 5,
+                per_key: 2,
+            },
+            "for this key",
+        ),
+    ] {
+        let h = harness_with(|c| jodo_mock::MockConfig {
+            open_sessions: bound,
+            ..c
+        })
+        .await;
+        let (mut first, _) = h.open().await;
+        h.next(&mut first).await; // welcome: the channel is live
+        h.create_session().await; // a token not yet spent
+        let refused = || async {
+            h.https(
+                "POST",
+                "/jodowidgetapi/v2/sessions",
+                Some("https://host.test"),
+                request.as_bytes(),
+            )
+            .await
+        };
+        let (status, body) = refused().await;
+        assert_eq!(status, 503, "{body}");
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            h.schemas
+                .validate("wire/error-response.schema.json", &error),
+            vec![]
+        );
+        assert_eq!(error["error"]["code"], "too_many_sessions");
+        assert!(body.contains(whose), "{body}");
+        // The live one ends: room for one more.
+        first
+            .send(client_frame("session.end", 1, "e1", json!({})))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            let (status, body) = refused().await;
+            if status == 201 {
+                break;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no room after the end"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

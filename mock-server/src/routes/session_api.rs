@@ -76,6 +76,22 @@ pub(crate) async fn create_session(
     let akey = request["akey"].as_str().unwrap_or_default();
     let skey = request["skey"].as_str().unwrap_or_default();
     state.gateway.check_keys(akey, skey)?;
+    let (open, open_for_key) = state.sessions.open(akey);
+    let bound = state.open_sessions;
+    if open >= bound.total || open_for_key >= bound.per_key {
+        let (count, limit, whose) = if open >= bound.total {
+            (open, bound.total, "in all")
+        } else {
+            (open_for_key, bound.per_key, "for this key")
+        };
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_sessions",
+            format!(
+                "{count} sessions are open {whose}, the limit is {limit}; end one first (serve --max-sessions, --max-sessions-per-key)"
+            ),
+        ));
+    }
     state.gateway.limit_session(akey)?;
     let init = request.get("init").cloned().unwrap_or(Value::Null);
     let scenario = choose_scenario(&state, &init)?;
