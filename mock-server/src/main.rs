@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the mock until Ctrl-C.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Built-in scenarios and scenario files.
     #[command(subcommand)]
     Scenarios(ScenariosCommand),
@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Serve(args) => serve(args, schemas).await,
+        Command::Serve(args) => serve(*args, schemas).await,
     }
 }
 

@@ -64,7 +64,7 @@ pub struct OpenSessions {
 /// run opens, and few enough that a flood of them stays within memory.
 pub const DEFAULT_OPEN_SESSIONS: OpenSessions = OpenSessions {
     total: 1000,
-    per_key: 200,
+    per_key: 500,
 };
 
 /// How long a connection may stay silent after TLS by default.
