@@ -59,6 +59,10 @@ pub async fn run_case(
     // evaluates them itself.
     let by_driver =
         |s: &Step| s.is_driver_step() || (!evals_in_page && matches!(s, Step::Eval { .. }));
+    // A backend that runs no scenario of the kit's decides the allocation.
+    let decides = !backend
+        .provides()
+        .contains(&crate::case::Capability::Scenario);
     let mut trace = CaseTrace::default();
     let mut next_event = 0u64;
     let mut record: Option<Value> = None;
@@ -88,9 +92,6 @@ pub async fn run_case(
             .iter()
             .position(by_driver)
             .map_or(steps.len(), |p| i + p);
-        let decides = !backend
-            .provides()
-            .contains(&crate::case::Capability::Scenario);
         let batch: Vec<Value> = steps[i..end]
             .iter()
             .map(|s| page_step(s, catalog, decides))
@@ -120,7 +121,7 @@ pub async fn run_case(
         for (step, outcome) in steps[i..].iter().zip(&outcomes[..ran]) {
             trace.steps.push(StepRecord {
                 step: step.clone(),
-                outcome: step_outcome(step, outcome, &record_events(&answer))?,
+                outcome: step_outcome(step, outcome, record_events(&answer))?,
                 elapsed_ms: page_ms(outcome.get("ms")),
             });
         }
@@ -260,12 +261,11 @@ async fn driver_step(
 }
 
 /// The events of a probe answer's record, for naming a decided outcome.
-fn record_events(answer: &Value) -> Vec<Value> {
+fn record_events(answer: &Value) -> &[Value] {
     answer
         .pointer("/record/events")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
+        .map_or(&[], Vec::as_slice)
 }
 
 /// A step as the probe's `run` takes it. When the backend `decides` the

@@ -82,7 +82,7 @@ pub async fn run(
         sdk_version: None,
     };
     let secrets = match &options.backend {
-        BackendKind::Live(live) => vec![live.akey.clone(), live.skey.clone()],
+        BackendKind::Live(live) => live.secrets().into_iter().map(|(key, _)| key).collect(),
         BackendKind::Mock => {
             let keys = development_keys();
             vec![keys.akey, keys.skey]

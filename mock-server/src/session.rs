@@ -165,11 +165,16 @@ impl Sessions {
     }
 
     /// Sessions open now (a channel live, or a token not yet spent): in
-    /// all, and those created with `akey`.
-    pub fn open(&self, akey: &str) -> (usize, usize) {
+    /// all, and those created with `akey`. Counting scans the registry: with
+    /// fewer than `at_least` sessions known at all, the scan is skipped and
+    /// that number is returned for both (an upper bound, below `at_least`).
+    pub fn open(&self, akey: &str, at_least: usize) -> (usize, usize) {
         let Ok(r) = self.inner.lock() else {
             return (0, 0);
         };
+        if r.by_id.len() < at_least {
+            return (r.by_id.len(), r.by_id.len());
+        }
         let pending: std::collections::HashSet<&String> = r.tokens.values().collect();
         r.by_id
             .values()
@@ -287,6 +292,11 @@ impl Registry {
     /// are not live, with their unused tokens and resume secrets. Live
     /// sessions stay whatever their number (other bounds limit those).
     fn forget_beyond(&mut self, kept: usize) {
+        // Nothing to forget while the sessions known are fewer (the common
+        // case): only then is the registry scanned.
+        if self.by_id.len() <= kept {
+            return;
+        }
         let idle = |r: &Registry, id: &str| r.by_id.get(id).is_some_and(|s| !s.is_live());
         let mut not_live = self.order.iter().filter(|(id, _)| idle(self, id)).count();
         let mut at = 0;

@@ -23,7 +23,7 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
         format!("{}.{:03}Z", text.trim_end_matches('Z'), ms % 1000)
     };
     let mut entries: Vec<Value> = Vec::new();
-    // Where each request's entry is, by id, for its response.
+    // Each request's entry and time, by id, for its response.
     let mut by_id = std::collections::HashMap::new();
     for entry in &case.wire {
         match entry {
@@ -52,10 +52,9 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
                         "text": body,
                     });
                 }
-                by_id.insert(*id, entries.len());
+                by_id.insert(*id, (entries.len(), *at_ms));
                 entries.push(json!({
                     "startedDateTime": iso(*at_ms),
-                    "_at_ms": at_ms,
                     "time": 0,
                     "request": request,
                     "response": {
@@ -76,9 +75,11 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
                 html,
                 ..
             } => {
-                let Some(&at) = by_id.get(id) else { continue };
+                let Some(&(at, sent_ms)) = by_id.get(id) else {
+                    continue;
+                };
                 let e = &mut entries[at];
-                let wait = at_ms.saturating_sub(e["_at_ms"].as_u64().unwrap_or(*at_ms));
+                let wait = at_ms.saturating_sub(sent_ms);
                 let mime = header(headers, "content-type").unwrap_or("x-unknown");
                 let mut content =
                     json!({"size": html.as_ref().map_or(0, String::len), "mimeType": mime});
@@ -143,11 +144,6 @@ pub fn document(case: &CaseReport, run_started: u64) -> Value {
                     e["response"]["statusText"] = json!("Switching Protocols");
                 }
             }
-        }
-    }
-    for e in &mut entries {
-        if let Some(o) = e.as_object_mut() {
-            o.remove("_at_ms");
         }
     }
     json!({
@@ -268,7 +264,6 @@ mod tests {
         let frames = entries[1]["_webSocketMessages"].as_array().unwrap();
         assert_eq!(frames[0]["type"], "send");
         assert_eq!(frames[0]["data"], "hello");
-        assert!(entries[0].get("_at_ms").is_none());
 
         // Frames without a recorded upgrade get an entry of their own.
         case.wire = vec![WireEntry::Frame {

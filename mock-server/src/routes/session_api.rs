@@ -76,8 +76,8 @@ pub(crate) async fn create_session(
     let akey = request["akey"].as_str().unwrap_or_default();
     let skey = request["skey"].as_str().unwrap_or_default();
     state.gateway.check_keys(akey, skey)?;
-    let (open, open_for_key) = state.sessions.open(akey);
     let bound = state.open_sessions;
+    let (open, open_for_key) = state.sessions.open(akey, bound.total.min(bound.per_key));
     if open >= bound.total || open_for_key >= bound.per_key {
         let (count, limit, whose) = if open >= bound.total {
             (open, bound.total, "in all")
