@@ -30,6 +30,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// A JSON body that could not be taken: 413 `too_large` past `limit`
+    /// (the body is read no further), 400 `bad_request` otherwise.
+    pub fn json_rejection(e: &axum::extract::rejection::JsonRejection, limit: usize) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("request body over {limit} bytes"),
+            )
+        } else {
+            Self::bad_request(e.body_text())
+        }
+    }
+
     /// The same answer with another stable code.
     pub fn with_code(mut self, code: &'static str) -> Self {
         self.code = code;

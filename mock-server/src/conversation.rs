@@ -16,11 +16,11 @@ use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use jodo_contract::wire::{self, ChatSend, Head, kind};
 use jodo_contract::{Contract, Direction, clock};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::gateway::Gateway;
 use crate::scenario::{Fired, FrameRef, Machine, Scenario, Step};
@@ -244,6 +244,25 @@ impl Conversation {
             None,
             out,
         );
+    }
+
+    /// The widget broke the WebSocket protocol (the socket says how): the
+    /// transcript records it and the channel closes with `code`.
+    pub fn violation(&mut self, env: Env<'_>, code: u16, what: &str, out: &mut Vec<Out>) {
+        if self.closed {
+            return;
+        }
+        env.session.record("in", json!({ "violation": what }));
+        // A close reason is at most 123 bytes (RFC 6455 5.5.1).
+        let mut reason = what.to_owned();
+        if reason.len() > 123 {
+            let mut end = 123;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        self.close(env, code, reason, out);
     }
 
     /// A command from the control API.

@@ -22,6 +22,7 @@
 mod api_error;
 mod conversation;
 mod first_byte;
+mod frame_meter;
 pub mod gateway;
 mod ids;
 mod origin;
@@ -40,5 +41,6 @@ pub use server::{MockServer, StartError, TriggerError};
 pub use session::SessionSummary;
 pub use site::{PRELOAD_PATH, Preload, WIDGET_PATH, WidgetBuild};
 pub use state::{
-    ConfigError, DEFAULT_OPEN_SESSIONS, DEFAULT_SESSIONS_KEPT, MockConfig, OpenSessions,
+    ChannelLimits, ConfigError, DEFAULT_CONTROL_BODY_BYTES, DEFAULT_OPEN_SESSIONS,
+    DEFAULT_SESSIONS_KEPT, MockConfig, OpenSessions,
 };

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 
 /// Every frame allocates a few short-lived JSON values on whichever worker
@@ -87,6 +88,30 @@ struct ServeArgs {
     /// The same, for the sessions of one akey.
     #[arg(long, value_name = "N", default_value_t = jodo_mock::DEFAULT_OPEN_SESSIONS.per_key)]
     max_sessions_per_key: usize,
+    /// Largest WebSocket message (and frame) a widget may send, in bytes: a
+    /// larger one closes its channel with 1009.
+    #[arg(long, value_name = "BYTES", default_value_t = jodo_mock::ChannelLimits::DEFAULT.message_bytes,
+          value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024).map(|v| v as usize))]
+    max_message_bytes: usize,
+    /// Most fragments one WebSocket message may arrive in: one more closes
+    /// its channel with 1009.
+    #[arg(long, value_name = "N", default_value_t = jodo_mock::ChannelLimits::DEFAULT.max_fragments,
+          value_parser = clap::value_parser!(u64).range(1..=65_536).map(|v| v as usize))]
+    max_fragments: usize,
+    /// Bytes the mock queues for a widget before its writes wait on it.
+    #[arg(long, value_name = "BYTES", default_value_t = jodo_mock::ChannelLimits::DEFAULT.write_queue_bytes,
+          value_parser = clap::value_parser!(u64).range(4096..=64 * 1024 * 1024).map(|v| v as usize))]
+    write_queue_bytes: usize,
+    /// Milliseconds a write may wait on a widget that reads nothing: then
+    /// its channel is dropped (the transcript says `slow reader`).
+    #[arg(long, value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    write_timeout_ms: u64,
+    /// Largest control-API request body, in bytes: a larger one gets 413
+    /// too_large.
+    #[arg(long, value_name = "BYTES", default_value_t = jodo_mock::DEFAULT_CONTROL_BODY_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024).map(|v| v as usize))]
+    max_control_body_bytes: usize,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -209,6 +234,13 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
                 total: args.max_sessions,
                 per_key: args.max_sessions_per_key,
             },
+            channel: jodo_mock::ChannelLimits {
+                message_bytes: args.max_message_bytes,
+                max_fragments: args.max_fragments,
+                write_queue_bytes: args.write_queue_bytes,
+                write_timeout: std::time::Duration::from_millis(args.write_timeout_ms),
+            },
+            control_body_bytes: args.max_control_body_bytes,
         },
         listener,
     )

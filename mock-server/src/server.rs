@@ -87,6 +87,8 @@ impl MockServer {
             parking: crate::parking::Parking::default(),
             library,
             open_sessions: config.open_sessions,
+            channel_limits: config.channel,
+            control_body_bytes: config.control_body_bytes,
         });
         let app = crate::routes::router(state.clone());
         let handle = axum_server::Handle::new();

@@ -49,6 +49,45 @@ pub struct MockConfig {
     /// in all and per key: a new one beyond either is refused with 503
     /// `too_many_sessions` ([`DEFAULT_OPEN_SESSIONS`]).
     pub open_sessions: OpenSessions,
+    /// Bounds on each WebSocket channel ([`ChannelLimits::DEFAULT`]).
+    pub channel: ChannelLimits,
+    /// Largest control-API body; a larger one gets 413 `too_large`
+    /// ([`DEFAULT_CONTROL_BODY_BYTES`]).
+    pub control_body_bytes: usize,
+}
+
+/// Largest control-API body by default: room for a raw fault frame of a
+/// megabyte and more, and a bound on what one request can make the mock
+/// hold.
+pub const DEFAULT_CONTROL_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Bounds on one WebSocket channel, each answered in the way RFC 6455
+/// gives it and recorded in the transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelLimits {
+    /// Largest message (and frame) a widget may send; a larger one closes
+    /// the channel with 1009.
+    pub message_bytes: usize,
+    /// Most fragments one message may arrive in; one more closes the
+    /// channel with 1009.
+    pub max_fragments: usize,
+    /// What the mock queues for a widget before a write waits on it.
+    pub write_queue_bytes: usize,
+    /// How long a write may wait on a widget that does not read before
+    /// its channel is dropped (the transcript says `slow reader`).
+    pub write_timeout: std::time::Duration,
+}
+
+impl ChannelLimits {
+    /// The bounds a mock starts with: far above what a widget sends (a
+    /// chat message is well under 1 KiB), and low enough that a thousand
+    /// hostile channels stay within a few hundred MiB.
+    pub const DEFAULT: Self = Self {
+        message_bytes: MAX_FRAME_BYTES,
+        max_fragments: crate::frame_meter::DEFAULT_MAX_FRAGMENTS,
+        write_queue_bytes: 128 * 1024,
+        write_timeout: std::time::Duration::from_secs(10),
+    };
 }
 
 /// Bounds on the sessions open at once.
@@ -110,6 +149,8 @@ impl MockConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             silent_timeout: DEFAULT_SILENT_TIMEOUT,
             open_sessions: DEFAULT_OPEN_SESSIONS,
+            channel: ChannelLimits::DEFAULT,
+            control_body_bytes: DEFAULT_CONTROL_BODY_BYTES,
         })
     }
 }
@@ -135,6 +176,10 @@ pub(crate) struct AppState {
     pub(crate) library: BTreeMap<String, Arc<Scenario>>,
     /// Bounds on the sessions open at once.
     pub(crate) open_sessions: OpenSessions,
+    /// Bounds on each channel.
+    pub(crate) channel_limits: ChannelLimits,
+    /// Largest control-API body.
+    pub(crate) control_body_bytes: usize,
 }
 
 impl AppState {

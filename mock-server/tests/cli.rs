@@ -111,3 +111,54 @@ async fn serve_writes_every_frame_to_its_transcript_before_sigterm_ends_it() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_killed_mock_loses_no_frame_it_had_sent_or_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcripts = dir.path().join("transcripts");
+    let mut mock = common::process::MockProcess::start(&[
+        "--transcripts",
+        transcripts.to_str().unwrap(),
+        "--allow-origin",
+        "https://host.test",
+    ]);
+    let h = &mock.h;
+    let (mut ws, created) = h.open().await;
+    assert_eq!(h.next(&mut ws).await["kind"], "welcome");
+    let mut events = 1;
+    h.next(&mut ws).await;
+    for i in 1..=5u64 {
+        ws.send(client_frame(
+            "chat.send",
+            i,
+            &format!("k{i}"),
+            json!({"text": format!("message {i}")}),
+        ))
+        .await
+        .unwrap();
+        for _ in 0..4 {
+            h.next(&mut ws).await;
+            events += 1;
+        }
+    }
+    // SIGKILL: no handler runs, nothing is flushed at exit.
+    let status = mock.signal_and_wait(libc::SIGKILL);
+    assert!(!status.success());
+    let file = transcripts.join(format!("{}.jsonl", created["sessionid"].as_str().unwrap()));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let count = |dir: &str, kind: &str| {
+        lines
+            .iter()
+            .filter(|l| l["dir"] == dir && l["frame"]["kind"] == kind)
+            .count()
+    };
+    // Every frame the client received, and every one it sent, is there.
+    assert_eq!(count("out", "welcome"), 1, "{text}");
+    assert_eq!(count("out", "event"), events, "{text}");
+    assert_eq!(count("in", "chat.send"), 5, "{text}");
+    assert!(text.ends_with('\n'), "a line was cut short: {text}");
+}

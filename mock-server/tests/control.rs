@@ -131,16 +131,16 @@ async fn inject_events_faults_and_triggers_into_a_live_session() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(parse(&body)["error"]["code"], "bad_fault");
-    // A trigger the scenario does not know is accepted and ignored; the session lives on.
-    assert_eq!(
-        post(
-            format!("/control/v1/sessions/{id}/triggers/nothing"),
-            json!({})
-        )
-        .await
-        .0,
-        202
-    );
+    // A trigger the scenario does not know is refused, naming those it
+    // has; the session lives on.
+    let (status, body) = post(
+        format!("/control/v1/sessions/{id}/triggers/nothing"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(parse(&body)["error"]["code"], "unknown_trigger");
+    assert!(body.contains(r#"trigger \"nothing\""#), "{body}");
     // Listing and detail.
     let (status, body) = h.https("GET", "/control/v1/sessions", None, b"").await;
     assert_eq!(status, 200);

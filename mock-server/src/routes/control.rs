@@ -18,8 +18,9 @@ use crate::scenario::model::{Action, MAX_SKIP_SEQ};
 use crate::session::{Command, Session, SessionSummary};
 use crate::state::AppState;
 
-/// Routes under `/control/v1`.
-pub(crate) fn router() -> Router<Arc<AppState>> {
+/// Routes under `/control/v1`; bodies are read no further than
+/// `body_limit` bytes.
+pub(crate) fn router(body_limit: usize) -> Router<Arc<AppState>> {
     Router::new()
         .route("/control/v1/sessions", get(list))
         .route("/control/v1/sessions/{id}", get(one))
@@ -32,6 +33,7 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
             "/control/v1/scenario",
             get(current_scenario).put(choose_scenario),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
 }
 
 fn session(state: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
@@ -158,7 +160,7 @@ async fn inject(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let s = session(&state, &id)?;
-    let Json(data) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(data) = body.map_err(|e| ApiError::json_rejection(&e, state.control_body_bytes))?;
     let Value::Object(map) = data else {
         return Err(ApiError::bad_request(
             "the body must be a JSON object: the event's data",
@@ -186,7 +188,7 @@ async fn fault(
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let s = session(&state, &id)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(body) = body.map_err(|e| ApiError::json_rejection(&e, state.control_body_bytes))?;
     let bad = |why: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -218,6 +220,23 @@ async fn trigger(
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let s = session(&state, &id)?;
+    let known = s.scenario.control_triggers();
+    if !known.contains(name.as_str()) {
+        let known: Vec<&str> = known.into_iter().collect();
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_trigger",
+            format!(
+                "scenario {:?} has no control trigger {name:?} (it has: {})",
+                s.scenario.name,
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    }
     deliver(&s, Command::Trigger(name))
 }
 
@@ -251,7 +270,7 @@ async fn choose_scenario(
     State(state): State<Arc<AppState>>,
     body: Result<Json<Choice>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(choice) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(choice) = body.map_err(|e| ApiError::json_rejection(&e, state.control_body_bytes))?;
     let scenario = state.library.get(&choice.name).cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

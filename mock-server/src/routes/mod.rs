@@ -37,7 +37,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 .layer(cors(&state)),
         )
         .route(session_api::WS_PATH, get(ws::upgrade))
-        .merge(control::router())
+        .merge(control::router(state.control_body_bytes))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }

@@ -190,6 +190,19 @@ impl Scenario {
             .any(|a| matches!(a, Action::Replay(_)))
     }
 
+    /// The names its `control` triggers answer to, each once: a control
+    /// call naming another is refused rather than silently ignored.
+    pub fn control_triggers(&self) -> std::collections::BTreeSet<&str> {
+        self.states
+            .values()
+            .flat_map(|s| &s.on)
+            .filter_map(|t| match &t.when {
+                Trigger::Control(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Problems the JSON Schema cannot see: unknown states, frame kinds the
     /// wire protocol lacks, and events the catalogue does not list or that
     /// the server may not send. Empty when consistent.
