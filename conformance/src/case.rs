@@ -314,7 +314,7 @@ pub fn golden_path(dir: &Path, id: &str) -> std::path::PathBuf {
 /// # Errors
 /// [`CaseError`] for an unreadable or broken file.
 pub fn from_file(path: &Path, schemas: &Contract) -> Result<Case, CaseError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Read {
+    let text = jodo_contract::yaml::read_data_file(path).map_err(|source| CaseError::Read {
         path: path.display().to_string(),
         source,
     })?;
@@ -339,10 +339,11 @@ pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Case>, CaseError> 
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
         if path.extension().is_some_and(|e| e == "yaml") {
-            let text = std::fs::read_to_string(&path).map_err(|source| CaseError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let text =
+                jodo_contract::yaml::read_data_file(&path).map_err(|source| CaseError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
             let mut case = parse(&text, &path.display().to_string(), id.as_deref(), schemas)?;
             case.golden_snapshot = std::fs::read_to_string(golden_path(dir, &case.id)).ok();

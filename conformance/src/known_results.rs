@@ -54,9 +54,11 @@ impl KnownResults {
     /// [`KnownResultsError`] naming the file and the problem.
     pub fn from_file(path: &Path) -> Result<Self, KnownResultsError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| KnownResultsError::Read {
-            path: shown.clone(),
-            source,
+        let text = jodo_contract::yaml::read_data_file(path).map_err(|source| {
+            KnownResultsError::Read {
+                path: shown.clone(),
+                source,
+            }
         })?;
         Self::parse(&text).map_err(|source| KnownResultsError::Malformed {
             path: shown,

@@ -149,7 +149,7 @@ pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Mutant>, MutantErr
     for entry in std::fs::read_dir(dir).map_err(read_err(dir))? {
         let path = entry.map_err(read_err(dir))?.path();
         if path.extension().is_some_and(|e| e == "yaml") {
-            let text = std::fs::read_to_string(&path).map_err(read_err(&path))?;
+            let text = jodo_contract::yaml::read_data_file(&path).map_err(read_err(&path))?;
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
             mutants.push(parse(
                 &text,

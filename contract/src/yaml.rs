@@ -14,6 +14,42 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+/// Largest data file the kit reads (scenario, case, mutant, key file):
+/// hundreds of times the largest one it ships, and a bound on what a file
+/// given by mistake (a log, a binary) can make a loader hold.
+pub const MAX_DATA_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The text of a data file, refused past [`MAX_DATA_FILE_BYTES`] before
+/// any of it is read (an error of kind `InvalidData` that says so).
+///
+/// # Errors
+/// The file cannot be read, is too large, or is not UTF-8.
+pub fn read_data_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let too_large = |len: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{len} bytes or more, over the {MAX_DATA_FILE_BYTES} bytes a data file may have"
+            ),
+        )
+    };
+    let len = file.metadata()?.len();
+    if len > MAX_DATA_FILE_BYTES {
+        return Err(too_large(len));
+    }
+    let mut text = String::new();
+    // The size may grow while it is read (or the file be a pipe): read
+    // one byte past the bound at most.
+    file.take(MAX_DATA_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_DATA_FILE_BYTES {
+        return Err(too_large(text.len() as u64));
+    }
+    Ok(text)
+}
+
 /// Lines (1-based) of the nodes of a YAML document, by JSON pointer.
 #[derive(Debug, Default, Clone)]
 pub struct Positions {
@@ -337,6 +373,22 @@ impl MarkedEventReceiver for Builder {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_data_file_past_the_bound_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::write(&path, vec![b'#'; MAX_DATA_FILE_BYTES as usize]).unwrap();
+        assert_eq!(
+            read_data_file(&path).unwrap().len() as u64,
+            MAX_DATA_FILE_BYTES
+        );
+        std::fs::write(&path, vec![b'#'; MAX_DATA_FILE_BYTES as usize + 1]).unwrap();
+        let err = read_data_file(&path).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("over the 1048576 bytes"), "{err}");
+    }
+
     use super::*;
 
     #[test]

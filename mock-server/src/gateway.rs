@@ -259,10 +259,11 @@ impl Gateway {
     /// [`KeyFileError`] naming the file and the problem.
     pub fn read_key_file(path: &Path) -> Result<Vec<KeyPair>, KeyFileError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let text =
+            jodo_contract::yaml::read_data_file(path).map_err(|source| KeyFileError::Read {
+                path: shown.clone(),
+                source,
+            })?;
         let file: KeyFile =
             jodo_contract::yaml::from_str(&text).map_err(|e| KeyFileError::Malformed {
                 path: shown.clone(),

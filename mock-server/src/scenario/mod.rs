@@ -80,10 +80,11 @@ pub fn load(name_or_path: &str, schemas: &Contract) -> Result<Arc<Scenario>, Sce
     }
     let path = Path::new(name_or_path);
     if path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: name_or_path.to_owned(),
-            source,
-        })?;
+        let text =
+            jodo_contract::yaml::read_data_file(path).map_err(|source| ScenarioError::Read {
+                path: name_or_path.to_owned(),
+                source,
+            })?;
         return parse(&text, name_or_path, schemas).map(Arc::new);
     }
     Err(ScenarioError::NotFound {
