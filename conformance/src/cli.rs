@@ -129,8 +129,10 @@ pub struct RunArgs {
     /// Widget build to test (an ext_integration-2.0.js); the reference build when absent.
     #[arg(long, value_name = "PATH")]
     pub widget: Option<PathBuf>,
-    /// Where report.json, junit.xml and report.html go.
-    #[arg(long, value_name = "DIR", default_value = "reports")]
+    /// The report folder (report.json, junit.xml, report.html, cases/): it
+    /// is replaced whole when the run ends, and a folder holding anything
+    /// else is refused.
+    #[arg(long, value_name = "DIR", default_value = "reports/run")]
     pub report_dir: PathBuf,
     /// Folder of case files to run instead of the built-in cases.
     #[arg(long, value_name = "DIR")]

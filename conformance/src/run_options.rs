@@ -77,7 +77,7 @@ pub enum RunError {
     /// No browser.
     #[error(transparent)]
     Browser(#[from] BrowserError),
-    /// Ctrl-C.
+    /// Ctrl-C: the report of the cases that finished, marked interrupted.
     #[error("interrupted")]
-    Interrupted,
+    Interrupted(Box<crate::report::RunReport>),
 }

@@ -20,7 +20,8 @@ use crate::coverage::Coverage;
 use crate::events::{Clock, Reporter, RunEventKind};
 use crate::executor::duration_ms;
 use crate::report::{
-    BrowserInfo, CaseReport, Outcome, REPORT_VERSION, RunReport, Summary, Timing, WidgetInfo,
+    BrowserInfo, CaseReport, Interrupted, Outcome, REPORT_VERSION, RunReport, Summary, Timing,
+    WidgetInfo,
 };
 pub use crate::run_options::{RunError, RunOptions};
 use crate::worker::{self, News, Shared};
@@ -151,15 +152,13 @@ pub async fn run(
             }
         }
     };
-    match finished {
-        None => {
-            reporter.report(&clock.event(RunEventKind::Interrupted));
-            return Err(RunError::Interrupted);
-        }
+    let interrupted = match finished {
+        None => true,
         Some(Err(e)) => return Err(e),
-        Some(Ok(_)) => {}
-    }
+        Some(Ok(_)) => false,
+    };
     let reports: Vec<CaseReport> = slots.into_iter().flatten().collect();
+    let not_run = cases.len() - reports.len();
     // Coverage counts what ran: a case that was not applicable exercised
     // nothing (a live run covers less of the catalogue, and says so).
     let exercised: Vec<Case> = cases
@@ -192,7 +191,14 @@ pub async fn run(
         coverage: Coverage::of(schemas.catalog(), &exercised),
         cases: reports,
         kill_matrix: None,
+        interrupted: (interrupted && not_run > 0).then_some(Interrupted {
+            cases_not_run: not_run,
+        }),
     };
+    if interrupted {
+        reporter.report(&clock.event(RunEventKind::Interrupted));
+        return Err(RunError::Interrupted(Box::new(report)));
+    }
     reporter.report(&clock.event(RunEventKind::RunFinished { report: &report }));
     Ok(report)
 }

@@ -505,6 +505,7 @@ fn run_report(
         coverage: crate::coverage::Coverage::of(ctx.schemas.catalog(), &[]),
         cases,
         kill_matrix: None,
+        interrupted: None,
     }
 }
 

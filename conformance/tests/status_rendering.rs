@@ -92,6 +92,7 @@ fn report() -> RunReport {
         coverage: Coverage::of(schemas.catalog(), &[]),
         cases,
         kill_matrix: None,
+        interrupted: None,
     }
 }
 

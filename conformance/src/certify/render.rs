@@ -13,18 +13,18 @@ use super::report::{Certification, CertifyReport, CheckState, Grade, PageCheckRe
 /// The same styles as the conformance report.
 const STYLE: &str = include_str!("../report/report.css");
 
-/// Writes the three files into `dir`, creating it.
+/// Writes the three files as the folder `dir`, replacing it whole.
 ///
 /// # Errors
 /// The I/O error.
 pub fn write_all(report: &CertifyReport, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("report.json"), json)?;
-    std::fs::write(dir.join("junit.xml"), junit(report))?;
-    std::fs::write(dir.join("report.html"), html_page(report))?;
-    crate::report::files::write_wires(&report.cases, &report.started_at, dir)?;
-    Ok(())
+    crate::report::files::publish(dir, |dir| {
+        let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("report.json"), json)?;
+        std::fs::write(dir.join("junit.xml"), junit(report))?;
+        std::fs::write(dir.join("report.html"), html_page(report))?;
+        crate::report::files::write_wires(&report.cases, &report.started_at, dir)
+    })
 }
 
 /// The checks as JUnit: a failed required check is a failure; an advisory

@@ -56,7 +56,18 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
     let result = runner::run(&options, &mut reporters, interrupt()).await;
     let report = match result {
         Ok(report) => report,
-        Err(RunError::Interrupted) => return Ok(super::interrupted()),
+        Err(RunError::Interrupted(partial)) => {
+            // What finished is kept, in a report that says it is not whole.
+            match report::write_all(&partial, &args.report_dir) {
+                Ok(()) => eprintln!(
+                    "reports of the {} finished cases in {}",
+                    partial.cases.len(),
+                    args.report_dir.display()
+                ),
+                Err(e) => eprintln!("cannot write reports to {}: {e}", args.report_dir.display()),
+            }
+            return Ok(super::interrupted());
+        }
         Err(e) => return Err(e.into()),
     };
     report::write_all(&report, &args.report_dir)

@@ -61,7 +61,7 @@ pub async fn exec(args: SelftestArgs) -> anyhow::Result<ExitCode> {
     let result = mutation::run(&options, &mutants, args.full_matrix, &mut Progress, stopped).await;
     let (mut reference, matrix) = match result {
         Ok(done) => done,
-        Err(MutationError::Run(RunError::Interrupted)) => return Ok(super::interrupted()),
+        Err(MutationError::Run(RunError::Interrupted(_))) => return Ok(super::interrupted()),
         Err(e) => return Err(e.into()),
     };
     print_matrix(&matrix, args.full_matrix, started.elapsed());

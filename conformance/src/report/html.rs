@@ -68,7 +68,19 @@ fn verdict(report: &RunReport) -> Markup {
         .iter()
         .filter(|c| c.status == Status::Known)
         .count();
-    let (class, title, detail) = if !s.as_expected() {
+    let (class, title, detail) = if let Some(stopped) = &report.interrupted {
+        (
+            "bad",
+            "Interrupted — not a verdict".to_owned(),
+            format!(
+                "The run was stopped before {} of {} cases finished; the {} that finished are below ({} as expected).",
+                stopped.cases_not_run,
+                stopped.cases_not_run + s.total,
+                s.total,
+                s.total - s.unexpected
+            ),
+        )
+    } else if !s.as_expected() {
         (
             "bad",
             "Does not conform".to_owned(),

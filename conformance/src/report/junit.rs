@@ -23,6 +23,18 @@ pub fn render(report: &RunReport) -> String {
         }
         junit.add_test_suite(suite);
     }
+    if let Some(stopped) = &report.interrupted {
+        // CI must not read a stopped run as a green one.
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(format!(
+            "the run was interrupted: {} selected cases did not run",
+            stopped.cases_not_run
+        ));
+        status.set_type("interrupted");
+        let mut suite = TestSuite::new("run");
+        suite.add_test_case(TestCase::new("interrupted", status));
+        junit.add_test_suite(suite);
+    }
     junit
         .to_string()
         .unwrap_or_else(|e| format!("<!-- cannot render JUnit XML: {e} -->"))

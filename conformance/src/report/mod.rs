@@ -13,6 +13,6 @@ pub mod model;
 pub use files::write_all;
 pub use kill_matrix::{KillMatrix, KillVerdict, MutantResult};
 pub use model::{
-    BrowserInfo, CaseReport, CheckResult, Failure, Outcome, REPORT_VERSION, RunReport, Status,
-    Summary, Timing, Tone, WidgetInfo,
+    BrowserInfo, CaseReport, CheckResult, Failure, Interrupted, Outcome, REPORT_VERSION, RunReport,
+    Status, Summary, Timing, Tone, WidgetInfo,
 };

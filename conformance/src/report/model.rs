@@ -406,4 +406,15 @@ pub struct RunReport {
     /// selftest` (its cases are the reference build's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill_matrix: Option<super::kill_matrix::KillMatrix>,
+    /// Set when the run was stopped (Ctrl-C) before every case ran: the
+    /// report holds the cases that finished, and says it is not whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interrupted>,
+}
+
+/// What an interrupted run did not do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interrupted {
+    /// Selected cases that did not finish.
+    pub cases_not_run: usize,
 }

@@ -3,41 +3,66 @@
 
 use crate::common::*;
 
+/// Ctrl-C in the middle of a run: the run stops at once, leaves no
+/// browser or driver, and writes the report of what finished, marked
+/// interrupted (report.json, JUnit and HTML all say so).
 #[test]
-fn ctrl_c_stops_the_run_and_leaves_no_process() {
+fn ctrl_c_stops_the_run_writes_what_finished_and_leaves_no_process() {
     let dir = tempfile::tempdir().unwrap();
-    // A build whose session API call never resolves keeps the first case
-    // waiting, so the interrupt lands while the browser is busy.
+    // A build whose session API call never resolves keeps the second case
+    // waiting, so the interrupt lands while the browser is busy; the first
+    // needs no session and finishes.
     let widget = mutant(
         dir.path(),
         "global.fetch(base + SESSIONS_PATH, {",
         "new Promise(function () {}).then(function () {}, {",
     );
+    let reports = dir.path().join("r");
     let marker = unique("interrupt");
     let mut child = binary(
         &marker,
         &[
             "run",
+            "--jobs",
+            "1",
+            "--filter",
+            "chat-before-session",
+            "--filter",
+            "session-allocated",
             "--widget",
             widget.to_str().unwrap(),
             "--report-dir",
-            dir.path().join("r").to_str().unwrap(),
+            reports.to_str().unwrap(),
         ],
     )
     .spawn()
     .unwrap();
-    // Wait until the browser is up (its processes carry the marker).
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stderr.clone();
+    let mut pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut pipe, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    // Wait until the first case has finished and the browser is busy with
+    // the second.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while processes_with(&marker)
-        .iter()
-        .filter(|p| p.contains("chrom"))
-        .count()
-        < 2
-    {
-        assert!(Instant::now() < deadline, "browser never started");
+    while !stderr.lock().unwrap().contains("chat-before-session") {
+        assert!(
+            Instant::now() < deadline,
+            "the first case never finished: {}",
+            stderr.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(1000));
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -53,8 +78,8 @@ fn ctrl_c_stops_the_run_and_leaves_no_process() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(
@@ -62,6 +87,24 @@ fn ctrl_c_stops_the_run_and_leaves_no_process() {
         Vec::<String>::new(),
         "processes outlived Ctrl-C"
     );
+    let report = read_report(&reports);
+    let ran: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ran, ["chat-before-session"], "{stderr}");
+    assert_eq!(
+        report.interrupted.as_ref().map(|i| i.cases_not_run),
+        Some(1)
+    );
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    assert!(junit.contains("the run was interrupted"), "{junit}");
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(html.contains("Interrupted"), "{html}");
+    // Nothing half-written beside it.
+    let beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert_eq!(beside, Vec::<String>::new());
 }
 
 #[test]
