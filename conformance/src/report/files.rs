@@ -113,9 +113,35 @@ fn foreign_entry(dir: &Path) -> std::io::Result<Option<String>> {
         Err(e) => return Err(e),
     };
     for entry in entries {
-        let name = entry?.file_name().to_string_lossy().into_owned();
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
         if !REPORT_ENTRIES.contains(&name.as_str()) {
             return Ok(Some(name));
+        }
+        if name == "cases" {
+            if let Some(inner) = foreign_case_entry(&entry.path())? {
+                return Ok(Some(format!("cases/{inner}")));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The first entry under a report's `cases/` that a report does not
+/// write: anything but folders of wire files (a folder of case files of
+/// the user's own is named `cases` too).
+fn foreign_case_entry(cases: &Path) -> std::io::Result<Option<String>> {
+    for entry in std::fs::read_dir(cases)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type()?.is_dir() {
+            return Ok(Some(name));
+        }
+        for file in std::fs::read_dir(entry.path())? {
+            let file = file?.file_name().to_string_lossy().into_owned();
+            if file != "wire.jsonl" && file != "wire.har" {
+                return Ok(Some(format!("{name}/{file}")));
+            }
         }
     }
     Ok(None)
@@ -214,8 +240,8 @@ mod tests {
 
     fn write(dir: &Path, text: &str) -> std::io::Result<()> {
         std::fs::write(dir.join("report.json"), text)?;
-        std::fs::create_dir(dir.join("cases"))?;
-        std::fs::write(dir.join("cases").join(text), text)
+        std::fs::create_dir_all(dir.join("cases").join(text))?;
+        std::fs::write(dir.join("cases").join(text).join("wire.jsonl"), text)
     }
 
     fn listing(dir: &Path) -> Vec<String> {
@@ -284,5 +310,12 @@ mod tests {
         assert!(err.to_string().contains("\"notes.txt\""), "{err}");
         assert_eq!(listing(&dir), ["notes.txt"]);
         assert_eq!(listing(root.path()), ["mine"]);
+        // A folder of the user's own cases is named like a report's.
+        let dir = root.path().join("work");
+        std::fs::create_dir_all(dir.join("cases")).unwrap();
+        std::fs::write(dir.join("cases").join("chat.yaml"), "id: chat").unwrap();
+        let err = publish(&dir, |d| write(d, "x")).unwrap_err();
+        assert!(err.to_string().contains("\"cases/chat.yaml\""), "{err}");
+        assert_eq!(listing(&dir.join("cases")), ["chat.yaml"]);
     }
 }

@@ -176,13 +176,14 @@ fn update_golden_writes_the_snapshot_an_integrator_case_then_passes() {
     )
     .unwrap();
     let marker = unique("golden");
+    let reports = dir.path().join("reports");
     let run = |extra: &[&str]| {
         let mut args = vec![
             "run",
             "--cases",
             cases.to_str().unwrap(),
             "--report-dir",
-            dir.path().to_str().unwrap(),
+            reports.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
         let out = run_cli(&marker, &args);
