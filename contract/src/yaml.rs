@@ -78,6 +78,8 @@ impl Positions {
         };
         match self.line(pointer) {
             Some(line) => format!("line {line}, at {shown}"),
+            // An empty document has no node: its root is line 1.
+            None if pointer.is_empty() || self.lines.is_empty() => format!("line 1, at {shown}"),
             None => format!("at {shown}"),
         }
     }

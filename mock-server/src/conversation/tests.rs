@@ -10,15 +10,19 @@ use super::*;
 use crate::gateway::{Gateway, development_keys};
 use crate::session::Sessions;
 
+/// The contract, compiled once for every test of the module.
+static SCHEMAS: std::sync::LazyLock<Contract> =
+    std::sync::LazyLock::new(|| Contract::embedded().unwrap());
+
 struct Fixture {
-    schemas: Contract,
+    schemas: &'static Contract,
     gateway: Gateway,
     session: Arc<Session>,
     conv: Conversation,
 }
 
 fn fixture(scenario: Arc<Scenario>) -> Fixture {
-    let schemas = Contract::embedded().unwrap();
+    let schemas = &*SCHEMAS;
     let (session, _) = Sessions::default().create(
         scenario.clone(),
         "https://host.test".into(),
@@ -35,14 +39,12 @@ fn fixture(scenario: Arc<Scenario>) -> Fixture {
 }
 
 fn builtin(name: &str) -> Fixture {
-    let schemas = Contract::embedded().unwrap();
-    fixture(crate::scenario::load(name, &schemas).unwrap())
+    fixture(crate::scenario::load(name, &SCHEMAS).unwrap())
 }
 
 fn inline(text: &str) -> Fixture {
-    let schemas = Contract::embedded().unwrap();
     fixture(Arc::new(
-        crate::scenario::parse(text, "t", &schemas).unwrap(),
+        crate::scenario::parse(text, "t", &SCHEMAS).unwrap(),
     ))
 }
 
@@ -51,7 +53,7 @@ impl Fixture {
     fn with(&mut self, op: impl FnOnce(&mut Conversation, Env<'_>, &mut Vec<Out>)) -> Vec<Out> {
         let mut out = Vec::new();
         let env = Env {
-            schemas: &self.schemas,
+            schemas: self.schemas,
             gateway: &self.gateway,
             session: &self.session,
         };
@@ -246,4 +248,55 @@ fn an_id_is_seen_once_and_distinct_ids_are_told_apart() {
     }
     assert!(seen.insert(""));
     assert!(!seen.insert(""));
+}
+
+/// Whatever a widget sends, the conversation never panics, and every frame
+/// it answers with is one the wire contract allows.
+mod random_frames {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame() -> impl Strategy<Value = String> {
+        let kinds = prop::sample::select(vec![
+            "chat.send",
+            "chat.readack",
+            "session.end",
+            "media.start",
+            "media.accept",
+            "event",
+            "welcome",
+            "nonsense",
+        ]);
+        let seq = prop_oneof![0u64..6, any::<u64>()];
+        let data = prop_oneof![
+            Just(json!({"text": "hi"})),
+            Just(json!({"text": ""})),
+            Just(json!({"messageids": ["a", 5]})),
+            Just(json!({"media": "video"})),
+            Just(json!(null)),
+            ".{0,20}".prop_map(|t| json!({ "text": t })),
+        ];
+        prop_oneof![
+            any::<String>(),
+            (kinds, seq, "[a-z0-9]{0,4}", data).prop_map(|(kind, seq, id, data)| {
+                json!({"kind": kind, "seq": seq, "messageid": id, "data": data}).to_string()
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn any_frames_get_valid_answers(texts in proptest::collection::vec(frame(), 1..25)) {
+            let mut f = builtin("video-request");
+            f.open();
+            for text in &texts {
+                let out = f.with(|c, env, out| c.receive(env, text, out));
+                for answer in frames(&out) {
+                    let problems = f.schemas.validate_frame(&answer);
+                    prop_assert!(problems.is_empty(), "{answer} for {text}: {problems:?}");
+                }
+            }
+        }
+    }
 }

@@ -40,7 +40,7 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// Not YAML (or JSON), with the parser's line and column.
-    #[error("{origin}: not valid YAML: {message}")]
+    #[error("{origin}: {message}")]
     Syntax {
         /// File or built-in name.
         origin: String,
@@ -165,5 +165,52 @@ mod tests {
         assert!(matches!(err, ScenarioError::Syntax { .. }), "{err}");
         let err = load("no-such-scenario", &schemas).unwrap_err();
         assert!(matches!(err, ScenarioError::NotFound { .. }));
+    }
+
+    /// Any text, and any damage to a real scenario, gives a scenario or an
+    /// error that names a line: never a panic, never an error that leaves
+    /// the author to search the file.
+    mod loader_property {
+        use super::*;
+        use proptest::prelude::*;
+
+        const REAL: &str = include_str!("../../../scenarios/video-request.yaml");
+
+        fn damaged() -> impl Strategy<Value = String> {
+            (proptest::collection::vec(
+                (0usize..REAL.len(), 0usize..12, ".{0,6}"),
+                1..4,
+            ),)
+                .prop_map(|(edits,)| {
+                    let mut text = REAL.to_owned();
+                    for (at, cut, insert) in edits {
+                        let mut at = at.min(text.len());
+                        while !text.is_char_boundary(at) {
+                            at -= 1;
+                        }
+                        let mut end = (at + cut).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        text.replace_range(at..end, &insert);
+                    }
+                    text
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn any_text_loads_or_names_a_line(
+                text in prop_oneof![any::<String>(), "[a-z:\\[\\]{}, \\n-]{0,80}", damaged()]
+            ) {
+                static SCHEMAS: std::sync::LazyLock<Contract> =
+                    std::sync::LazyLock::new(|| Contract::embedded().unwrap());
+                if let Err(e) = parse(&text, "t.yaml", &SCHEMAS) {
+                    let shown = e.to_string();
+                    prop_assert!(shown.contains("line "), "{shown}\n--- for ---\n{text}");
+                }
+            }
+        }
     }
 }

@@ -210,7 +210,7 @@ impl Scenario {
         let mut problems = Vec::new();
         if !self.states.contains_key(&self.initial) {
             problems.push(format!(
-                "initial state {:?} is not among the states",
+                "at /initial: initial state {:?} is not among the states",
                 self.initial
             ));
         }
