@@ -84,7 +84,7 @@ pub(crate) async fn work(
         backend::BackendKind::Live(live) => live.secrets(),
         backend::BackendKind::Mock => Vec::new(),
     };
-    let version = build_version(&browser, options, backend.as_ref()).await;
+    let version = warm_up(&browser, options, backend.as_ref()).await;
     let _ = news.send(News::Started {
         browser: BrowserInfo {
             name: browser.name.clone(),
@@ -126,7 +126,14 @@ pub(crate) async fn work(
         let _ = news.send(News::Finished(index, Box::new(report)));
         if unresponsive {
             // A page that hangs keeps its renderer busy, and every later
-            // navigation would wait on it: start afresh.
+            // navigation would wait on it: start afresh (unless no case
+            // is left to run in it).
+            let more = shared.queue.lock().map(|q| !q.is_empty()).unwrap_or(false);
+            if !more {
+                browser.kill().await;
+                backend.shutdown().await;
+                return Ok(());
+            }
             browser.kill().await;
             browser = match launch(options, backend.as_ref()).await {
                 Ok(b) => b,
@@ -137,11 +144,7 @@ pub(crate) async fn work(
             };
             // A cold browser's first page load is the harness's cost, not
             // the next case's: pay it here, as at the start of the run.
-            let _ = tokio::time::timeout(
-                WARM_UP_LIMIT,
-                build_version(&browser, options, backend.as_ref()),
-            )
-            .await;
+            let _ = warm_up(&browser, options, backend.as_ref()).await;
         }
     }
     browser.shutdown().await;
@@ -159,6 +162,19 @@ async fn launch(options: &RunOptions, backend: &dyn Backend) -> Result<Browser, 
 }
 
 /// Asks the build for its version on a throwaway page load.
+/// A fresh browser's first page, with the build's version when it gives
+/// one. A build that hangs or wrecks every page would make this wait for
+/// ever: it waits no longer than the warm-up limit or a case's time-out.
+async fn warm_up(browser: &Browser, options: &RunOptions, backend: &dyn Backend) -> Option<String> {
+    let limit = options
+        .case_timeout
+        .map_or(WARM_UP_LIMIT, |t| t.min(WARM_UP_LIMIT));
+    tokio::time::timeout(limit, build_version(browser, options, backend))
+        .await
+        .ok()
+        .flatten()
+}
+
 async fn build_version(
     browser: &Browser,
     options: &RunOptions,

@@ -242,3 +242,128 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
         );
     }
 }
+
+/// Builds that attack the harness rather than break the API: each case
+/// still gets a verdict with a reason, within its time-out plus a few
+/// seconds, the report is whole, and no process is left behind.
+#[test]
+fn hostile_builds_get_a_verdict_and_leave_no_process() {
+    let top = "  'use strict';\n";
+    let call = "    try {\n      callback(eventdata);";
+    let builds: [(&str, &str, String); 7] = [
+        (
+            "throw-on-load",
+            top,
+            format!("{top}  throw new Error('broken build');\n"),
+        ),
+        (
+            "no-websocket",
+            top,
+            format!(
+                "{top}  try {{ delete global.WebSocket; }} catch (e) {{}}\n  global.WebSocket = undefined;\n"
+            ),
+        ),
+        (
+            "alert",
+            top,
+            format!("{top}  global.alert('hello from the build');\n"),
+        ),
+        (
+            "reload-loop",
+            top,
+            format!("{top}  global.setTimeout(function () {{ global.location.reload(); }}, 0);\n"),
+        ),
+        (
+            "spin-in-callback",
+            call,
+            format!("    while (true) {{}}\n{call}"),
+        ),
+        (
+            "callback-storm",
+            call,
+            format!(
+                "    for (var storm = 0; storm < 100000; storm++) {{ try {{ callback(eventdata); }} catch (e) {{}} }}\n{call}"
+            ),
+        ),
+        (
+            "console-flood",
+            top,
+            format!(
+                "{top}  for (var flood = 0; flood < 1000000; flood++) {{ global.console.log('flood ' + flood); }}\n"
+            ),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let timeout_ms = 3000u64;
+    let cases = ["session-allocated", "chat-roundtrip"];
+    for (name, site, replacement) in &builds {
+        let build_dir = dir.path().join(name);
+        std::fs::create_dir_all(&build_dir).unwrap();
+        let widget = mutant(&build_dir, site, replacement);
+        let reports = dir.path().join(format!("reports-{name}"));
+        let marker = unique(name);
+        let started = Instant::now();
+        let timeout = timeout_ms.to_string();
+        let mut args = vec![
+            "run",
+            "--jobs",
+            "1",
+            "--widget",
+            widget.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+            "--timeout",
+            &timeout,
+        ];
+        for case in cases {
+            args.extend(["--filter", case]);
+        }
+        let out = run_cli(&marker, &args);
+        let elapsed = started.elapsed();
+        let stderr = out.stderr.as_str();
+        assert_eq!(out.code, Some(1), "{name}: {stderr}");
+        let report = read_report(&reports);
+        let ran: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ran.len(),
+            cases.len(),
+            "{name}: the report is not whole: {ran:?}"
+        );
+        for case in &report.cases {
+            if case.outcome != Outcome::Pass {
+                let reason = case.reason.clone().unwrap_or_default();
+                let failures = case.failure_lines();
+                assert!(
+                    !reason.is_empty() || !failures.is_empty(),
+                    "{name}: {} is {:?} without a reason",
+                    case.id,
+                    case.outcome
+                );
+            }
+        }
+        assert!(
+            report.cases.iter().any(|c| c.outcome != Outcome::Pass),
+            "{name}: a hostile build passed every case"
+        );
+        // Each case costs at most its time-out plus a few seconds (with
+        // the browser's start and a restart after a wrecked page).
+        let bound =
+            Duration::from_millis(timeout_ms + 6000) * cases.len() as u32 + Duration::from_secs(10);
+        assert!(elapsed < bound, "{name} took {elapsed:?}: {stderr}");
+        assert_eq!(
+            leftovers(&marker),
+            Vec::<String>::new(),
+            "{name}: processes outlived the run"
+        );
+        eprintln!(
+            "{name:<18} {:>6.1?}  {}",
+            elapsed,
+            report
+                .cases
+                .iter()
+                .map(|c| format!("{}={:?}", c.id, c.outcome))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+}
