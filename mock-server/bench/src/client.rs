@@ -46,13 +46,24 @@ impl Target {
     }
 
     async fn open_unbounded(&self) -> Result<Socket, BenchError> {
-        let origin = format!("https://{}", self.addr);
+        let origin = self.origin();
         let url = if self.mock {
             let created = self.create_session(&origin).await?;
             created["websocket"].as_str().unwrap_or_default().to_owned()
         } else {
             format!("wss://{}/", self.addr)
         };
+        self.connect(&url).await
+    }
+
+    /// The Origin the clients send: the server's own.
+    pub fn origin(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Opens a channel at `url` (a token's or a resume secret's).
+    pub async fn connect(&self, url: &str) -> Result<Socket, BenchError> {
+        let origin = self.origin();
         let mut request = url.into_client_request().map_err(setup("request"))?;
         request.headers_mut().insert(
             "Origin",
@@ -69,7 +80,24 @@ impl Target {
         Ok(socket)
     }
 
-    async fn create_session(&self, origin: &str) -> Result<Value, BenchError> {
+    /// Creates a session with the bench key; the session API's answer.
+    pub async fn create_session(&self, origin: &str) -> Result<Value, BenchError> {
+        let body = json!({"akey": "bench-akey", "skey": "bench-skey"}).to_string();
+        let (_, text) = self
+            .post("/jodowidgetapi/v2/sessions", origin, &body)
+            .await?;
+        serde_json::from_str(&text)
+            .map_err(|e| BenchError::Setup(format!("session API answered {text:.120}: {e}")))
+    }
+
+    /// One HTTPS POST with a JSON body, on a connection of its own: the
+    /// status and the body of the answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        origin: &str,
+        body: &str,
+    ) -> Result<(u16, String), BenchError> {
         let tcp = TcpStream::connect(self.addr)
             .await
             .map_err(setup("connect"))?;
@@ -77,9 +105,8 @@ impl Target {
         let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").map_err(setup("name"))?;
         let mut tls = connector.connect(name, tcp).await.map_err(setup("tls"))?;
-        let body = json!({"akey": "bench-akey", "skey": "bench-skey"}).to_string();
         let request = format!(
-            "POST /jodowidgetapi/v2/sessions HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
         );
@@ -89,9 +116,15 @@ impl Target {
         let mut raw = Vec::new();
         let _ = tls.read_to_end(&mut raw).await;
         let text = String::from_utf8_lossy(&raw);
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
-        serde_json::from_str(body)
-            .map_err(|e| BenchError::Setup(format!("session API answered {text:.120}: {e}")))
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok((
+            status,
+            text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned(),
+        ))
     }
 }
 

@@ -17,13 +17,16 @@
 //! - [`baseline`]: the bare server;
 //! - [`load`]: the throughput and latency phases;
 //! - [`process`]: CPU time, memory and file limits of this process;
-//! - [`run`]: the phases in order, and the memory phase's client process.
+//! - [`run`]: the phases in order, and the memory phase's client process;
+//! - [`soak`]: many sessions over minutes, with drops, resumes and faults,
+//!   their transcripts checked and the memory compared at the end.
 
 mod baseline;
 mod client;
 mod load;
 mod process;
 mod run;
+mod soak;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +52,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Many sessions over minutes with random drops, resumes and faults;
+    /// checks every transcript and compares the memory after warm-up with
+    /// the memory at the end.
+    Soak {
+        /// Sessions, started at an even pace.
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        /// Seconds over which they start.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Seed of the random drops and faults.
+        #[arg(long, default_value_t = 18)]
+        seed: u64,
+    },
     /// The client side of the memory phase (started by the benchmark itself).
     #[command(hide = true)]
     Clients {
@@ -111,6 +128,18 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Some(Command::Soak {
+                sessions,
+                seconds,
+                seed,
+            }) => {
+                let options = soak::SoakOptions {
+                    sessions,
+                    duration: std::time::Duration::from_secs(seconds),
+                    seed,
+                };
+                soak::soak(&options, &mut std::io::stdout()).await
+            }
             Some(Command::Clients { addr, cert, count }) => {
                 run::hold_sessions(addr, &cert, count).await
             }

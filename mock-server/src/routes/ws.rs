@@ -204,6 +204,11 @@ async fn serve_channel(
             tracing::debug!(session = %session.id, error = %e, "channel ended with an error");
         }
     }
+    if !channel.closed && !channel.ended {
+        // The widget's connection went without a Close (its network, a
+        // reset): the transcript says where its frames stop.
+        session.record("in", serde_json::json!({"dropped": "connection lost"}));
+    }
     session.detach();
     if !channel.ended {
         channel.state.parking.park(&session.id, channel.conv);
