@@ -1,7 +1,6 @@
-//! Any text, and any damage to a real file, given to the case, mutant and
-//! expectations loaders gives a value or an error that names a line:
-//! never a panic, never an error that leaves the author to search the
-//! file. (The scenario loader has the same property in jodo-mock.)
+//! Any text, and any damage to a real file, given to the scenario, case
+//! and mutant loaders gives a value or an error that names a line: never
+//! a panic, never an error that leaves the author to search the file.
 
 use std::sync::LazyLock;
 
@@ -10,6 +9,7 @@ use proptest::prelude::*;
 
 static SCHEMAS: LazyLock<Contract> = LazyLock::new(|| Contract::embedded().unwrap());
 
+const SCENARIO: &str = include_str!("../../scenarios/video-request.yaml");
 const CASE: &str = include_str!("../cases/video-request-accept.yaml");
 const MUTANT: &str = include_str!("../../fixtures/mutants/akey-in-error.yaml");
 
@@ -40,6 +40,14 @@ fn any_text(real: &'static str) -> impl Strategy<Value = String> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_scenario_file_loads_or_names_a_line(text in any_text(SCENARIO)) {
+        if let Err(e) = jodo_mock::scenario::parse(&text, "s.yaml", &SCHEMAS) {
+            let shown = e.to_string();
+            prop_assert!(shown.contains("line "), "{shown}\n--- for ---\n{text}");
+        }
+    }
 
     #[test]
     fn a_case_file_loads_or_names_a_line(text in any_text(CASE)) {

@@ -3,46 +3,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use common::{Harness, client_frame};
+use common::client_frame;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn serve_writes_every_frame_to_its_transcript_before_sigterm_ends_it() {
     let dir = tempfile::tempdir().unwrap();
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, made.cert.pem()).unwrap();
-    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
     let transcripts = dir.path().join("transcripts");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jodo-mock"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ])
-        .args(["--transcripts", transcripts.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut banner).unwrap();
-    // Keep reading the banner so the server never writes to a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let origin = banner.split_whitespace().last().unwrap().to_owned();
-    let addr = origin.trim_start_matches("https://").parse().unwrap();
-    let h = Harness::external(addr, made.cert.der());
+    let mut mock =
+        common::process::MockProcess::start(&["--transcripts", transcripts.to_str().unwrap()]);
+    let (h, origin) = (&mock.h, mock.origin.clone());
     let body = json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey"}).to_string();
     let (status, text) = h
         .https(
@@ -66,21 +37,7 @@ async fn serve_writes_every_frame_to_its_transcript_before_sigterm_ends_it() {
     for _ in 0..4 {
         h.next(&mut ws).await;
     }
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "jodo-mock did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = mock.signal_and_wait(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     let file = transcripts.join(format!("{}.jsonl", created["sessionid"].as_str().unwrap()));
     let lines: Vec<Value> = std::fs::read_to_string(&file)

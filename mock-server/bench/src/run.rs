@@ -33,6 +33,19 @@ pub struct BenchOptions {
     pub idle: usize,
 }
 
+/// The key the benchmark's clients use, without rate limits: the load is
+/// the mock's work, not its refusals.
+pub fn bench_gateway() -> Gateway {
+    Gateway::new(
+        vec![KeyPair {
+            akey: "bench-akey".into(),
+            skey: "bench-skey".into(),
+            limits: Limits::unlimited(),
+        }],
+        Vec::new(),
+    )
+}
+
 /// The allocated scenario without its delays.
 fn undelayed(mut scenario: Scenario) -> Scenario {
     for state in scenario.states.values_mut() {
@@ -56,14 +69,7 @@ pub async fn run(options: &BenchOptions, out: &mut dyn std::io::Write) -> Result
     let baseline_tls = config.tls.server_config().map_err(setup("tls"))?;
     let mock = MockServer::start_local(MockConfig {
         scenario: Arc::new(undelayed((*config.scenario).clone())),
-        gateway: Gateway::new(
-            vec![KeyPair {
-                akey: "bench-akey".into(),
-                skey: "bench-skey".into(),
-                limits: Limits::unlimited(),
-            }],
-            Vec::new(),
-        ),
+        gateway: bench_gateway(),
         // The phases open thousands of sessions with one key, the memory
         // phase all at once: the bound on open sessions is not measured.
         open_sessions: jodo_mock::OpenSessions {

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use jodo_contract::Contract;
-use jodo_mock::gateway::{Gateway, KeyPair, Limits};
 use jodo_mock::{MockConfig, MockServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -60,14 +59,7 @@ pub async fn soak(options: &SoakOptions, out: &mut dyn std::io::Write) -> Result
     let tls = jodo_mock::tls::client_trusting(config.tls.certificate_der())
         .map_err(setup("client tls"))?;
     let mock = MockServer::start_local(MockConfig {
-        gateway: Gateway::new(
-            vec![KeyPair {
-                akey: "bench-akey".into(),
-                skey: "bench-skey".into(),
-                limits: Limits::unlimited(),
-            }],
-            Vec::new(),
-        ),
+        gateway: crate::run::bench_gateway(),
         transcripts: Some(dir.path().to_path_buf()),
         ..config
     })
