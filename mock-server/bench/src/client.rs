@@ -63,11 +63,21 @@ impl Target {
 
     /// Opens a channel at `url` (a token's or a resume secret's).
     pub async fn connect(&self, url: &str) -> Result<Socket, BenchError> {
+        self.open_url(url).await.map_err(setup("websocket"))
+    }
+
+    /// Opens a socket, keeping the handshake's own error, so that a caller
+    /// can tell a refusal it should retry (409) from a failure.
+    pub async fn open_url(
+        &self,
+        url: &str,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
         let origin = self.origin();
-        let mut request = url.into_client_request().map_err(setup("request"))?;
+        let mut request = url.into_client_request()?;
         request.headers_mut().insert(
             "Origin",
-            HeaderValue::from_str(&origin).map_err(setup("origin"))?,
+            HeaderValue::from_str(&origin)
+                .map_err(|e| tokio_tungstenite::tungstenite::Error::HttpFormat(e.into()))?,
         );
         let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
             request,
@@ -75,8 +85,7 @@ impl Target {
             true,
             Some(Connector::Rustls(self.tls.clone())),
         )
-        .await
-        .map_err(setup("websocket"))?;
+        .await?;
         Ok(socket)
     }
 

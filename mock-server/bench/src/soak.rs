@@ -43,6 +43,7 @@ struct Tally {
     drops: AtomicU64,
     faults: AtomicU64,
     resumes: AtomicU64,
+    retries: AtomicU64,
     failures: AtomicU64,
 }
 
@@ -80,7 +81,10 @@ pub async fn soak(options: &SoakOptions, out: &mut dyn std::io::Write) -> Result
     let started = Instant::now();
     let warm_up_at = options.sessions / 10;
     let mut warm_rss = 0;
-    let mut tasks = Vec::with_capacity(options.sessions);
+    // Finished sessions are reaped as the soak goes: a task's memory stays
+    // until it is joined, which would count the soak's own clients as the
+    // mock's growth.
+    let mut tasks = tokio::task::JoinSet::new();
     for n in 0..options.sessions {
         tokio::time::sleep_until((started + pace * u32::try_from(n).unwrap_or(0)).into()).await;
         if n == warm_up_at {
@@ -90,27 +94,35 @@ pub async fn soak(options: &SoakOptions, out: &mut dyn std::io::Write) -> Result
         if n > 0 && n % (options.sessions / 10).max(1) == 0 {
             let _ = writeln!(
                 out,
-                "  {n} sessions started, {:.0?}, rss {} KiB",
+                "  {n} sessions started, {:.0?}, rss {} KiB, {} tasks alive, {} sessions known",
                 started.elapsed(),
-                rss_kib().0
+                rss_kib().0,
+                tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks(),
+                mock.sessions().len()
             );
         }
         let (target, tally) = (target.clone(), tally.clone());
         let seed = options.seed.wrapping_add(n as u64);
-        tasks.push(tokio::spawn(async move {
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
             let result = tokio::time::timeout(
                 Duration::from_secs(120),
                 visitor(&target, &tally, StdRng::seed_from_u64(seed)),
             )
             .await;
-            if !matches!(result, Ok(Ok(()))) {
-                tally.failures.fetch_add(1, Ordering::Relaxed);
+            let why = match result {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "no end within 120 s".to_owned(),
+            };
+            if tally.failures.fetch_add(1, Ordering::Relaxed) < 5 {
+                eprintln!("  session {n} failed: {why}");
             }
-        }));
+        });
     }
-    for task in tasks {
-        let _ = task.await;
-    }
+    while tasks.join_next().await.is_some() {}
     // Parked conversations expire after their grace period; the memory
     // is read once they have.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -120,7 +132,7 @@ pub async fn soak(options: &SoakOptions, out: &mut dyn std::io::Write) -> Result
     let t = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let _ = writeln!(
         out,
-        "  {} sessions in {:.0?}: {} visitor messages, {} acknowledged, {} client drops, {} server faults, {} resumes, {} sessions failed",
+        "  {} sessions in {:.0?}: {} visitor messages, {} acknowledged, {} client drops, {} server faults, {} resumes ({} retried after 409), {} sessions failed",
         options.sessions,
         started.elapsed(),
         t(&tally.messages),
@@ -128,6 +140,7 @@ pub async fn soak(options: &SoakOptions, out: &mut dyn std::io::Write) -> Result
         t(&tally.drops),
         t(&tally.faults),
         t(&tally.resumes),
+        t(&tally.retries),
         t(&tally.failures)
     );
     let _ = writeln!(
@@ -198,7 +211,7 @@ async fn visitor(target: &Target, tally: &Tally, mut rng: StdRng) -> Result<(), 
                 .split_once('?')
                 .map(|(base, _)| format!("{base}?resume={secret}"))
                 .unwrap_or_default();
-            socket = target.connect(&resume).await?;
+            socket = resume_channel(target, tally, &resume).await?;
             secret = welcome(&mut socket).await?;
             tally.resumes.fetch_add(1, Ordering::Relaxed);
             // The message sent before the drop may have been lost with it:
@@ -217,6 +230,24 @@ async fn visitor(target: &Target, tally: &Tally, mut rng: StdRng) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Resumes as the reference widget does: a 409 means the mock has not yet
+/// seen the old channel go (the wire README says to try again shortly), so
+/// it retries every 100 ms for up to 5 s.
+async fn resume_channel(target: &Target, tally: &Tally, url: &str) -> Result<Socket, BenchError> {
+    use tokio_tungstenite::tungstenite::Error;
+    for _ in 0..50 {
+        match target.open_url(url).await {
+            Ok(socket) => return Ok(socket),
+            Err(Error::Http(answer)) if answer.status() == 409 => {
+                tally.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(BenchError::Setup(format!("resume: {e}"))),
+        }
+    }
+    Err(BenchError::Setup("resume: still 409 after 5 s".into()))
 }
 
 /// Reads up to the welcome; its resume secret.
