@@ -243,14 +243,15 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
     }
 }
 
-/// Builds that attack the harness rather than break the API: each case
+/// Builds that attack the harness rather than break the API (eight, the
+/// tab crash among them): each case
 /// still gets a verdict with a reason, within its time-out plus a few
 /// seconds, the report is whole, and no process is left behind.
 #[test]
 fn hostile_builds_get_a_verdict_and_leave_no_process() {
     let top = "  'use strict';\n";
     let call = "    try {\n      callback(eventdata);";
-    let builds: [(&str, &str, String); 7] = [
+    let builds: [(&str, &str, String); 8] = [
         (
             "throw-on-load",
             top,
@@ -283,6 +284,15 @@ fn hostile_builds_get_a_verdict_and_leave_no_process() {
             call,
             format!(
                 "    for (var storm = 0; storm < 100000; storm++) {{ try {{ callback(eventdata); }} catch (e) {{}} }}\n{call}"
+            ),
+        ),
+        (
+            // Fills the script heap until the renderer dies of it (Chromium
+            // reports "tab crashed" some seconds later).
+            "crash-tab",
+            top,
+            format!(
+                "{top}  var hog = [];\n  while (true) {{ hog.push(new Array(1 << 24).fill(hog.length)); }}\n"
             ),
         ),
         (
