@@ -2,7 +2,8 @@
 //! connection and resuming, and the control API injecting faults, against
 //! a mock writing transcripts. At the end every transcript is read back and
 //! checked (each visitor message acknowledged, or lost with its channel),
-//! and the memory after warm-up is compared with the memory at the end.
+//! and the memory after warm-up is compared with the memory at the end
+//! (within 10 %, or the soak fails).
 //!
 //! `cargo run --release -p jodo-bench -- soak` (1 000 sessions over 10
 //! minutes; `--sessions` and `--seconds` change it).
@@ -23,6 +24,10 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::client::{Socket, Target};
 use crate::process::{raise_fd_limit, rss_kib};
 use crate::{BenchError, setup};
+
+/// How far the memory at the end may be from its level after warm-up: a
+/// mock left running for hours must not grow with the sessions it served.
+const RSS_TOLERANCE_PERCENT: f64 = 10.0;
 
 /// What the soak does.
 #[derive(Debug, Clone)]
@@ -151,8 +156,18 @@ pub async fn soak(options: &SoakOptions, out: &mut dyn std::io::Write) -> Result
     let change = (end_rss as f64 / warm_rss.max(1) as f64 - 1.0) * 100.0;
     let _ = writeln!(
         out,
-        "  rss after warm-up {warm_rss} KiB, at the end {end_rss} KiB ({change:+.1} %)"
+        "  rss after warm-up {warm_rss} KiB, at the end {end_rss} KiB ({change:+.1} %; target within {RSS_TOLERANCE_PERCENT} %: {})",
+        if change.abs() <= RSS_TOLERANCE_PERCENT {
+            "met"
+        } else {
+            "missed"
+        }
     );
+    if change.abs() > RSS_TOLERANCE_PERCENT {
+        return Err(BenchError::Setup(format!(
+            "the mock's memory changed by {change:+.1} % between warm-up and the end"
+        )));
+    }
     if t(&tally.failures) > 0 {
         return Err(BenchError::Setup(format!(
             "{} sessions did not complete",
