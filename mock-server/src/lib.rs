@@ -14,12 +14,14 @@
 //!   without a socket; `parking` keeps it while a dropped session waits.
 //! - `site`: the widget build, host page and preload script served to browsers.
 //! - `state`: the configuration and the state every route shares.
-//! - `api_error` and `origin`: how the routes say no, and for whom they answer.
+//! - `api_error` and `origin`: how the routes say no, and for whom they answer;
+//!   `control_access`: who may use the control API.
 //! - `routes`: the HTTP and WebSocket routes; the only code that knows HTTP.
 //! - [`tls`]: the certificate the mock presents.
 //! - `server`: start, stop, and the little a caller may ask of a running mock.
 
 mod api_error;
+mod control_access;
 mod conversation;
 mod first_byte;
 mod frame_meter;
@@ -36,6 +38,7 @@ mod state;
 pub mod tls;
 mod transcript;
 
+pub use control_access::ControlAccess;
 pub use routes::session_api::{SCENARIO_HINT, SESSIONS_PATH, WS_PATH};
 pub use server::{MockServer, StartError, TriggerError};
 pub use session::SessionSummary;

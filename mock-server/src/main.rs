@@ -112,6 +112,17 @@ struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = jodo_mock::DEFAULT_CONTROL_BODY_BYTES,
           value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024).map(|v| v as usize))]
     max_control_body_bytes: usize,
+    /// Token the control API requires on every request, as `Authorization:
+    /// Bearer TOKEN`. Without it, a mock on a loopback address answers local
+    /// scripts without one, and a mock bound to any other address makes one
+    /// up and prints it.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "JODO_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
     /// PEM certificate chain; a self-signed certificate is made when absent.
     #[arg(long, value_name = "PEM", requires = "key")]
     cert: Option<PathBuf>,
@@ -241,6 +252,7 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
                 write_timeout: std::time::Duration::from_millis(args.write_timeout_ms),
             },
             control_body_bytes: args.max_control_body_bytes,
+            control_token: args.control_token.clone(),
         },
         listener,
     )
@@ -261,6 +273,22 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
     );
     let _ = writeln!(out, "  session API    {origin}{}", jodo_mock::SESSIONS_PATH);
     let _ = writeln!(out, "  control API    {origin}/control/v1/sessions");
+    match mock.control_token() {
+        // Printed only when made up: a token the user chose stays off screen.
+        Some(token) if args.control_token.is_none() => {
+            let _ = writeln!(
+                out,
+                "  control token  {token}  (send Authorization: Bearer <token>; --control-token to choose one)"
+            );
+        }
+        Some(_) => {
+            let _ = writeln!(
+                out,
+                "  control token  required (the one given with --control-token)"
+            );
+        }
+        None => {}
+    }
     let _ = writeln!(
         out,
         "  scenario       {} — {}",

@@ -89,6 +89,10 @@ impl MockServer {
             open_sessions: config.open_sessions,
             channel_limits: config.channel,
             control_body_bytes: config.control_body_bytes,
+            control_access: Arc::new(crate::control_access::ControlAccess::new(
+                addr,
+                config.control_token,
+            )),
         });
         let app = crate::routes::router(state.clone());
         let handle = axum_server::Handle::new();
@@ -130,6 +134,12 @@ impl MockServer {
     pub async fn start_local(config: MockConfig) -> Result<Self, StartError> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         Self::start(config, listener).await
+    }
+
+    /// The token the control API requires, if it requires one: people
+    /// and scripts need it printed.
+    pub fn control_token(&self) -> Option<&str> {
+        self.state.control_access.token()
     }
 
     /// Address the mock listens on.

@@ -54,6 +54,10 @@ pub struct MockConfig {
     /// Largest control-API body; a larger one gets 413 `too_large`
     /// ([`DEFAULT_CONTROL_BODY_BYTES`]).
     pub control_body_bytes: usize,
+    /// Token the control API requires (`Authorization: Bearer …`). Without
+    /// one, a mock on loopback answers any local script and a mock on
+    /// another address makes one up ([`crate::ControlAccess`]).
+    pub control_token: Option<String>,
 }
 
 /// Largest control-API body by default: room for a raw fault frame of a
@@ -151,6 +155,7 @@ impl MockConfig {
             open_sessions: DEFAULT_OPEN_SESSIONS,
             channel: ChannelLimits::DEFAULT,
             control_body_bytes: DEFAULT_CONTROL_BODY_BYTES,
+            control_token: None,
         })
     }
 }
@@ -180,6 +185,8 @@ pub(crate) struct AppState {
     pub(crate) channel_limits: ChannelLimits,
     /// Largest control-API body.
     pub(crate) control_body_bytes: usize,
+    /// Who may use the control API.
+    pub(crate) control_access: Arc<crate::control_access::ControlAccess>,
 }
 
 impl AppState {

@@ -340,3 +340,107 @@ async fn scripts_carry_an_etag_and_answer_304_when_unchanged() {
         assert_eq!(status, 200, "{path}: a stale tag gets the script");
     }
 }
+
+/// What a page the developer visits could send (measured before: a
+/// cross-site text/plain POST to a trigger got 202, a PUT of the scenario
+/// from a foreign Origin 200) is refused, and what a script sends is not.
+#[tokio::test]
+async fn a_foreign_page_cannot_steer_the_mock() {
+    let h = harness().await;
+    let (mut ws, created) = h.open().await;
+    let id = created["sessionid"].as_str().unwrap().to_owned();
+    h.next(&mut ws).await; // welcome
+    let host = format!("Host: {}", h.addr);
+    let code = |(status, body): (u16, String)| {
+        (
+            status,
+            parse(&body)["error"]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        )
+    };
+    let trigger = format!("POST /control/v1/sessions/{id}/triggers/agent_joins HTTP/1.1\r\n{host}");
+    // A form or a no-preflight fetch from another site.
+    let answer = h
+        .https_raw(
+            &format!("{trigger}\r\nOrigin: https://evil.example\r\nContent-Type: text/plain"),
+            b"{}",
+        )
+        .await;
+    assert_eq!(code(answer), (403, "foreign_origin".into()));
+    // The same without an Origin still needs JSON.
+    let answer = h
+        .https_raw(&format!("{trigger}\r\nContent-Type: text/plain"), b"{}")
+        .await;
+    assert_eq!(code(answer), (415, "unsupported_media_type".into()));
+    // A foreign Origin with JSON (what a preflight would have allowed).
+    let answer = h
+        .https_raw(
+            &format!(
+                "PUT /control/v1/scenario HTTP/1.1\r\n{host}\r\nOrigin: https://evil.example\r\nContent-Type: application/json"
+            ),
+            br#"{"name": "queued"}"#,
+        )
+        .await;
+    assert_eq!(code(answer), (403, "foreign_origin".into()));
+    // A rebound name: the page's own origin, addressed to the mock's port.
+    let answer = h
+        .https_raw(
+            "GET /control/v1/sessions HTTP/1.1\r\nHost: rebound.example:8443",
+            b"",
+        )
+        .await;
+    assert_eq!(code(answer), (403, "foreign_host".into()));
+    // The mock's own page, and a script without an Origin, may.
+    let own = format!("Origin: https://{}", h.addr);
+    let (status, body) = h
+        .https_raw(
+            &format!("PUT /control/v1/scenario HTTP/1.1\r\n{host}\r\n{own}\r\nContent-Type: application/json"),
+            br#"{"name": "allocated"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = h
+        .https_raw(
+            &format!("GET /control/v1/sessions/{id} HTTP/1.1\r\n{host}"),
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_control_token_is_asked_of_every_request() {
+    let h = common::harness_with(|config| jodo_mock::MockConfig {
+        control_token: Some("s3cret-token".into()),
+        ..config
+    })
+    .await;
+    assert_eq!(
+        h.mock.as_ref().unwrap().control_token(),
+        Some("s3cret-token")
+    );
+    let (status, head, body) = h.https_with("GET", "/control/v1/sessions", &[], b"").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(parse(&body)["error"]["code"], "unauthorized");
+    assert!(head.contains("www-authenticate: bearer"), "{head}");
+    assert!(
+        !body.contains("s3cret"),
+        "the refusal shows the token: {body}"
+    );
+    let wrong = [("Authorization", "Bearer s3cret-tokex")];
+    assert_eq!(
+        h.https_with("GET", "/control/v1/sessions", &wrong, b"")
+            .await
+            .0,
+        401
+    );
+    let right = [("Authorization", "Bearer s3cret-token")];
+    let (status, _, body) = h
+        .https_with("GET", "/control/v1/sessions", &right, b"")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The session API, which widgets call, does not need it.
+    h.create_session().await;
+}

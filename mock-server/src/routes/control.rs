@@ -12,15 +12,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api_error::ApiError;
+use crate::control_access::ControlAccess;
 use crate::scenario::Step;
 
 use crate::scenario::model::{Action, MAX_SKIP_SEQ};
 use crate::session::{Command, Session, SessionSummary};
 use crate::state::AppState;
 
-/// Routes under `/control/v1`; bodies are read no further than
-/// `body_limit` bytes.
-pub(crate) fn router(body_limit: usize) -> Router<Arc<AppState>> {
+/// Routes under `/control/v1`, each behind `access`; bodies are read no
+/// further than `body_limit` bytes.
+pub(crate) fn router(body_limit: usize, access: Arc<ControlAccess>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/control/v1/sessions", get(list))
         .route("/control/v1/sessions/{id}", get(one))
@@ -34,6 +35,10 @@ pub(crate) fn router(body_limit: usize) -> Router<Arc<AppState>> {
             get(current_scenario).put(choose_scenario),
         )
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            access,
+            crate::control_access::check,
+        ))
 }
 
 fn session(state: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {

@@ -37,7 +37,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 .layer(cors(&state)),
         )
         .route(session_api::WS_PATH, get(ws::upgrade))
-        .merge(control::router(state.control_body_bytes))
+        .merge(control::router(
+            state.control_body_bytes,
+            state.control_access.clone(),
+        ))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }

@@ -130,6 +130,28 @@ impl Harness {
         (status, head.to_ascii_lowercase(), body.to_owned())
     }
 
+    /// Sends `head` (the request line and headers, without the blank line
+    /// ending them) and `body` exactly as given; status and body.
+    pub async fn https_raw(&self, head: &str, body: &[u8]) -> (u16, String) {
+        let mut tls = self.tls_connection().await;
+        let head = format!(
+            "{head}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(head.as_bytes()).await.unwrap();
+        let _ = tls.write_all(body).await;
+        let mut raw = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut raw)).await;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, body.to_owned())
+    }
+
     pub async fn create_session(&self) -> Value {
         let request =
             json!({"akey": "jodo-dev-akey", "skey": "jodo-dev-skey", "init": {"name": "Satej"}});
