@@ -71,17 +71,8 @@ impl ControlAccess {
                 }
             }
             None => {
-                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-                if !host.is_some_and(|h| self.hosts.iter().any(|own| own.eq_ignore_ascii_case(h))) {
-                    return Some(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "foreign_host",
-                        format!(
-                            "the control API answers only requests addressed to the mock ({}), not {:?}",
-                            self.hosts.join(", "),
-                            host.unwrap_or("")
-                        ),
-                    ));
+                if let Some(refusal) = self.foreign_host(headers) {
+                    return Some(refusal);
                 }
             }
         }
@@ -114,6 +105,36 @@ impl ControlAccess {
     }
 }
 
+impl ControlAccess {
+    /// A request addressed to a name that is not the mock's own (a
+    /// DNS-rebound name) is refused.
+    fn foreign_host(&self, headers: &HeaderMap) -> Option<ApiError> {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        if host.is_some_and(|h| self.hosts.iter().any(|own| own.eq_ignore_ascii_case(h))) {
+            return None;
+        }
+        Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "foreign_host",
+            format!(
+                "the control API answers only requests addressed to the mock ({}), not {:?}",
+                self.hosts.join(", "),
+                host.unwrap_or("")
+            ),
+        ))
+    }
+
+    /// Why the console's page may not be served: on loopback, a name that
+    /// is not the mock's. With a token the page is served to anyone (it
+    /// holds no data; each request it makes needs the token).
+    fn page_refusal(&self, headers: &HeaderMap) -> Option<ApiError> {
+        match self.token {
+            Some(_) => None,
+            None => self.foreign_host(headers),
+        }
+    }
+}
+
 /// Compares a secret without stopping at the first differing byte, so the
 /// answer's time says nothing about how much of a guess was right.
 fn same_secret(given: &str, token: &str) -> bool {
@@ -139,6 +160,18 @@ pub(crate) async fn check(
             }
             answer
         }
+        None => next.run(request).await,
+    }
+}
+
+/// The layer on the console's files: [`ControlAccess::page_refusal`].
+pub(crate) async fn check_page(
+    State(access): State<Arc<ControlAccess>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match access.page_refusal(request.headers()) {
+        Some(refusal) => refusal.into_response(),
         None => next.run(request).await,
     }
 }

@@ -279,6 +279,7 @@ impl Conversation {
         if self.machine.entries() != self.entries {
             self.entries = self.machine.entries();
             self.entered_at = Instant::now();
+            env.session.entered(self.machine.state());
         }
         self.perform(env, steps, out);
     }

@@ -16,7 +16,9 @@
 //! - `state`: the configuration and the state every route shares.
 //! - `api_error` and `origin`: how the routes say no, and for whom they answer;
 //!   `control_access`: who may use the control API.
-//! - `routes`: the HTTP and WebSocket routes; the only code that knows HTTP.
+//! - `routes`: the HTTP and WebSocket routes; the only code that knows HTTP;
+//!   the agent console (`console/`, built in) is served there and uses only
+//!   the control API.
 //! - [`tls`]: the certificate the mock presents.
 //! - `server`: start, stop, and the little a caller may ask of a running mock.
 
@@ -39,6 +41,7 @@ pub mod tls;
 mod transcript;
 
 pub use control_access::ControlAccess;
+pub use routes::console::CONSOLE_PATH;
 pub use routes::session_api::{SCENARIO_HINT, SESSIONS_PATH, WS_PATH};
 pub use server::{MockServer, StartError, TriggerError};
 pub use session::SessionSummary;

@@ -278,17 +278,34 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
         Some(token) if args.control_token.is_none() => {
             let _ = writeln!(
                 out,
+                "  agent console  {origin}{}#token={token}",
+                jodo_mock::CONSOLE_PATH
+            );
+            let _ = writeln!(
+                out,
                 "  control token  {token}  (send Authorization: Bearer <token>; --control-token to choose one)"
             );
         }
         Some(_) => {
             let _ = writeln!(
                 out,
+                "  agent console  {origin}{}#token=<the token given with --control-token>",
+                jodo_mock::CONSOLE_PATH
+            );
+            let _ = writeln!(
+                out,
                 "  control token  required (the one given with --control-token)"
             );
         }
-        None => {}
+        None => {
+            let _ = writeln!(
+                out,
+                "  agent console  {origin}{}  (--scenario agent: sessions wait for you to pick them up)",
+                jodo_mock::CONSOLE_PATH
+            );
+        }
     }
+
     let _ = writeln!(
         out,
         "  scenario       {} — {}",

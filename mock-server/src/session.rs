@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::scenario::{Scenario, Step};
 pub use crate::transcript::Recorded;
@@ -39,8 +40,33 @@ pub struct Session {
     pub init: Value,
     /// The akey the session was created with (for rate limits; never shown).
     pub akey: String,
+    /// When it was created, as RFC 3339 text, for listings.
+    pub started: Arc<str>,
+    started_at: Instant,
     recorder: Mutex<Recorder>,
     commands: Mutex<Option<mpsc::UnboundedSender<Command>>>,
+    lifecycle: Mutex<Lifecycle>,
+}
+
+/// A session's frames for someone watching it: those kept so far, and the
+/// ones to come.
+#[derive(Debug)]
+pub struct Watch {
+    /// Kept lines (`{"ts","dir","frame"}`), each with its number.
+    pub kept: Vec<(u64, String)>,
+    /// The number of the first line `live` will give.
+    pub next: u64,
+    /// Lines as they are recorded, numbered on from `next`.
+    pub live: broadcast::Receiver<Arc<str>>,
+}
+
+/// Where a session is in its scenario and in time, for people watching it.
+#[derive(Debug)]
+struct Lifecycle {
+    /// The scenario state it is in.
+    state: String,
+    /// When its channel last ended (none while one is open or before the first).
+    ended_at: Option<Instant>,
 }
 
 impl Session {
@@ -70,10 +96,65 @@ impl Session {
             .unwrap_or_else(|_| "[]".into())
     }
 
+    /// Every frame as it is recorded, after the ones kept so far: the kept
+    /// lines from `from` on (each line's number counts every frame the
+    /// session recorded, from 0), their number, and a receiver of the
+    /// lines to come, numbered on from there. Taken under one lock, so no
+    /// frame falls between the two.
+    pub fn watch(&self, from: u64) -> Watch {
+        match self.recorder.lock() {
+            Ok(mut r) => {
+                let next = r.recorded();
+                let (kept, live) = r.watch(from);
+                Watch { kept, next, live }
+            }
+            Err(_) => Watch {
+                kept: Vec::new(),
+                next: from,
+                live: broadcast::channel(1).1,
+            },
+        }
+    }
+
+    /// Notes the scenario state the session moved to.
+    pub fn entered(&self, state: &str) {
+        if let Ok(mut l) = self.lifecycle.lock() {
+            state.clone_into(&mut l.state);
+        }
+    }
+
+    /// The scenario state it is in.
+    pub fn state(&self) -> String {
+        self.lifecycle
+            .lock()
+            .map(|l| l.state.clone())
+            .unwrap_or_default()
+    }
+
+    /// How long it has lasted: up to now while a channel is open or its
+    /// token is unspent, up to the end of its last channel otherwise.
+    pub fn duration(&self) -> std::time::Duration {
+        let end = self
+            .lifecycle
+            .lock()
+            .ok()
+            .and_then(|l| l.ended_at)
+            .unwrap_or_else(Instant::now);
+        end.saturating_duration_since(self.started_at)
+    }
+
+    /// The visitor's name, when the page gave one to `jodosessioninit`.
+    pub fn visitor(&self) -> Option<&str> {
+        self.init.get("name").and_then(Value::as_str)
+    }
+
     /// Connects the live channel so the control API can reach it.
     pub fn attach(&self, commands: mpsc::UnboundedSender<Command>) {
         if let Ok(mut c) = self.commands.lock() {
             *c = Some(commands);
+        }
+        if let Ok(mut l) = self.lifecycle.lock() {
+            l.ended_at = None;
         }
     }
 
@@ -81,6 +162,9 @@ impl Session {
     pub fn detach(&self) {
         if let Ok(mut c) = self.commands.lock() {
             *c = None;
+        }
+        if let Ok(mut l) = self.lifecycle.lock() {
+            l.ended_at = Some(Instant::now());
         }
         if let Ok(mut r) = self.recorder.lock() {
             r.shrink();
@@ -114,6 +198,15 @@ pub struct SessionSummary {
     pub systemcallid: String,
     /// Scenario name.
     pub scenario: String,
+    /// The scenario state it is in.
+    pub state: String,
+    /// The visitor's name from `jodosessioninit`, if the page gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<String>,
+    /// When it was created (RFC 3339).
+    pub started: String,
+    /// How long it lasted so far, in milliseconds (see [`Session::duration`]).
+    pub duration_ms: u64,
     /// Whether its channel is open.
     pub live: bool,
     /// Frames kept in memory.
@@ -212,6 +305,10 @@ impl Sessions {
                 .map_err(|e| tracing::warn!(path = %path.display(), error = %e, "cannot create transcript file"))
                 .ok()
         });
+        let lifecycle = Lifecycle {
+            state: scenario.initial.clone(),
+            ended_at: None,
+        };
         let session = Arc::new(Session {
             id,
             systemcallid,
@@ -219,8 +316,11 @@ impl Sessions {
             origin,
             init,
             akey: akey.to_owned(),
+            started: jodo_contract::clock::rfc3339_now_shared(),
+            started_at: Instant::now(),
             recorder: Mutex::new(Recorder::new(file)),
             commands: Mutex::new(None),
+            lifecycle: Mutex::new(lifecycle),
         });
         let token = crate::ids::random_hex(24);
         if let Ok(mut r) = self.inner.lock() {
@@ -280,6 +380,10 @@ impl Sessions {
                 serial,
                 systemcallid: s.systemcallid.clone(),
                 scenario: s.scenario.name.clone(),
+                state: s.state(),
+                visitor: s.visitor().map(str::to_owned),
+                started: s.started.to_string(),
+                duration_ms: u64::try_from(s.duration().as_millis()).unwrap_or(u64::MAX),
                 live: s.is_live(),
                 frames: s.recorder.lock().map(|r| r.len()).unwrap_or(0),
             })

@@ -60,7 +60,15 @@ pub(crate) struct Recorder {
     /// Bytes of the kept lines as they are served.
     bytes: usize,
     file: Option<std::fs::File>,
+    /// Frames recorded since the session began, kept or not.
+    recorded: u64,
+    /// Those watching the frames as they come (the console's stream); the
+    /// line is built for them only while someone listens.
+    watchers: Option<tokio::sync::broadcast::Sender<Arc<str>>>,
 }
+
+/// Lines a watcher may fall behind by before it is told it missed some.
+const WATCH_BACKLOG: usize = 256;
 
 /// One kept line: its frame is the next `len` bytes of the log.
 #[derive(Debug)]
@@ -140,6 +148,17 @@ impl Recorder {
         self.log.push(frame.as_bytes());
         self.lines.push_back(line);
         self.bytes += served;
+        self.recorded += 1;
+        if let Some(tx) = &self.watchers {
+            if tx.receiver_count() == 0 {
+                self.watchers = None;
+            } else {
+                let mut text = String::with_capacity(served);
+                push_line(&mut text, ts, dir, frame);
+                // No receiver left between the count and the send is fine.
+                let _ = tx.send(Arc::from(text));
+            }
+        }
         match self.file.as_mut() {
             Some(f) => {
                 let mut text = String::with_capacity(served);
@@ -161,6 +180,46 @@ impl Recorder {
     pub(crate) fn shrink(&mut self) {
         self.log.shrink();
         self.lines.shrink_to_fit();
+    }
+
+    /// The kept lines numbered `from` or later (a line's number counts
+    /// every frame recorded before it), and a receiver of every line
+    /// recorded after them.
+    pub(crate) fn watch(
+        &mut self,
+        from: u64,
+    ) -> (
+        Vec<(u64, String)>,
+        tokio::sync::broadcast::Receiver<Arc<str>>,
+    ) {
+        let first = self.recorded - self.lines.len() as u64;
+        let frames = self.log.bytes();
+        let frames = String::from_utf8_lossy(&frames);
+        let mut kept = Vec::new();
+        let mut at = 0;
+        for (i, line) in self.lines.iter().enumerate() {
+            let number = first + i as u64;
+            if number >= from {
+                let mut text = String::with_capacity(line.served_len());
+                push_line(&mut text, &line.ts, line.dir, &frames[at..at + line.len]);
+                kept.push((number, text));
+            }
+            at += line.len;
+        }
+        let rx = match &self.watchers {
+            Some(tx) => tx.subscribe(),
+            None => {
+                let (tx, rx) = tokio::sync::broadcast::channel(WATCH_BACKLOG);
+                self.watchers = Some(tx);
+                rx
+            }
+        };
+        (kept, rx)
+    }
+
+    /// Frames recorded since the session began.
+    pub(crate) fn recorded(&self) -> u64 {
+        self.recorded
     }
 
     /// The kept lines as one JSON array, oldest first.

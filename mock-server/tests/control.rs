@@ -444,3 +444,164 @@ async fn a_control_token_is_asked_of_every_request() {
     // The session API, which widgets call, does not need it.
     h.create_session().await;
 }
+
+/// Reads from `tls` until `needle` has appeared in what came, or 5 s.
+async fn read_until(
+    tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    seen: &mut String,
+    needle: &str,
+) -> bool {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        match tokio::time::timeout_at(deadline, tls.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn the_stream_shows_every_frame_as_it_goes_and_a_reply_reaches_the_widget() {
+    use tokio::io::AsyncWriteExt;
+    let h = harness().await;
+    let (mut ws, created) = h.open().await;
+    let id = created["sessionid"].as_str().unwrap().to_owned();
+    h.next(&mut ws).await; // welcome
+    h.next(&mut ws).await; // allocated
+
+    // The frames so far come first, numbered from 0.
+    let mut stream = h.tls_connection().await;
+    let head = format!(
+        "GET /control/v1/sessions/{id}/stream HTTP/1.1\r\nHost: {}\r\n\r\n",
+        h.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut stream, &mut seen, "\"allocated\"").await,
+        "{seen}"
+    );
+    assert!(seen.contains("text/event-stream"), "{seen}");
+    assert!(seen.contains("event: frame\nid: 0\n"), "{seen}");
+
+    // A reply goes to the widget as chat/messagereceived, and the stream
+    // shows it as it is sent.
+    let (status, body) = h
+        .https(
+            "POST",
+            &format!("/control/v1/sessions/{id}/reply"),
+            None,
+            br#"{"text": "Hello from a person", "sender": "Ines"}"#,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let frame = h.next(&mut ws).await;
+    assert_eq!(frame["data"]["eventtype"], "messagereceived");
+    assert_eq!(frame["data"]["msg"], "Hello from a person");
+    assert_eq!(frame["data"]["sender"], "Ines");
+    assert!(
+        read_until(&mut stream, &mut seen, "Hello from a person").await,
+        "{seen}"
+    );
+
+    // A visitor frame shows up too, in order.
+    ws.send(client_frame(
+        "chat.send",
+        1,
+        "v-1",
+        json!({"text": "and one from the visitor"}),
+    ))
+    .await
+    .unwrap();
+    assert!(
+        read_until(&mut stream, &mut seen, "and one from the visitor").await,
+        "{seen}"
+    );
+
+    // Taken up again from a frame number, nothing earlier comes back.
+    let mut again = h.tls_connection().await;
+    let head = format!(
+        "GET /control/v1/sessions/{id}/stream?from=2 HTTP/1.1\r\nHost: {}\r\n\r\n",
+        h.addr
+    );
+    again.write_all(head.as_bytes()).await.unwrap();
+    let mut resumed = String::new();
+    assert!(
+        read_until(&mut again, &mut resumed, "and one from the visitor").await,
+        "{resumed}"
+    );
+    assert!(
+        !resumed.contains("id: 0\n") && !resumed.contains("id: 1\n"),
+        "{resumed}"
+    );
+    assert!(resumed.contains("id: 2\n"), "{resumed}");
+
+    // An empty reply, and one for a session that does not exist, are refused.
+    let (status, body) = h
+        .https(
+            "POST",
+            &format!("/control/v1/sessions/{id}/reply"),
+            None,
+            br#"{"text": "   "}"#,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(parse(&body)["error"]["code"], "invalid_reply");
+    let (status, body) = h
+        .https("GET", "/control/v1/sessions/nope/stream", None, b"")
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(parse(&body)["error"]["code"], "unknown_session");
+}
+
+#[tokio::test]
+async fn the_server_events_come_from_the_catalogue_with_their_schemas() {
+    let h = harness().await;
+    let (status, body) = h.https("GET", "/control/v1/server-events", None, b"").await;
+    assert_eq!(status, 200, "{body}");
+    let answer = parse(&body);
+    let keys: Vec<&str> = answer["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    let catalog = jodo_contract::Catalog::embedded().unwrap();
+    let server: Vec<String> = catalog
+        .events
+        .iter()
+        .filter(|e| e.source.contains(&jodo_contract::catalog::Source::Server))
+        .map(|e| e.key())
+        .collect();
+    assert_eq!(keys, server);
+    for e in answer["events"].as_array().unwrap() {
+        assert_eq!(e["schema"]["x-catalog"], e["key"], "{e}");
+    }
+    assert_eq!(
+        answer["status_codes"].as_array().unwrap().len(),
+        catalog.status_codes.len()
+    );
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_policy_and_only_to_its_own_name() {
+    let h = harness().await;
+    let (status, head, body) = h.https_with("GET", "/console", &[], b"").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("/console/console.js"), "{body}");
+    assert!(
+        head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{head}"
+    );
+    let (status, _, _) = h.https_with("GET", "/console/console.js", &[], b"").await;
+    assert_eq!(status, 200);
+    let (status, _, _) = h.https_with("GET", "/console/nothing.txt", &[], b"").await;
+    assert_eq!(status, 404);
+    let (status, body) = h
+        .https_raw("GET /console HTTP/1.1\r\nHost: rebound.example:8443", b"")
+        .await;
+    assert_eq!(status, 403, "{body}");
+}

@@ -3,8 +3,10 @@
 //! - [`pages`]: the host page, the preload script and the widget build;
 //! - [`session_api`]: session creation, with CORS for the allowed origins;
 //! - [`ws`]: the channel of one session;
-//! - [`control`]: the control API.
+//! - [`control`]: the control API;
+//! - [`console`]: the agent console, a page that uses the control API.
 
+pub mod console;
 pub mod control;
 pub mod pages;
 pub mod session_api;
@@ -41,6 +43,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             state.control_body_bytes,
             state.control_access.clone(),
         ))
+        .merge(console::router(state.control_access.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
