@@ -46,8 +46,12 @@
   // Resolves to the parsed answer; rejects with {status, code, message}
   // taken from the API's error body, shown to the person as it is.
   function call(method, path, body) {
-    var init = { method: method, headers: headers(body !== undefined), cache: "no-store" };
-    if (body !== undefined) { init.body = JSON.stringify(body); }
+    // Every change is sent as JSON, a body or not: the control API
+    // refuses any other (a cross-site page could send that).
+    var change = method !== "GET";
+    if (change && body === undefined) { body = {}; }
+    var init = { method: method, headers: headers(change), cache: "no-store" };
+    if (change) { init.body = JSON.stringify(body); }
     return fetch(API + path, init).then(function (res) {
       return res.text().then(function (text) {
         var data = null;
@@ -110,8 +114,7 @@
       var known = state.sessions.some(function (s) { return s.id === state.selected; });
       if (state.selected && !known) {
         notice({ status: 404, code: "unknown_session", message: "session " + state.selected + " is no longer known to the mock" });
-        state.selected = null;
-        if (state.follow) { state.follow.abort(); }
+        unselect();
       }
       drawSessions();
       if (!state.selected) {
@@ -157,6 +160,17 @@
     $("session-facts").textContent = "scenario " + s.scenario + ", state " + s.state +
       ", " + (s.live ? "channel open" : "no channel") + ", " + seconds(s.duration_ms) +
       " since " + s.started;
+  }
+
+  function unselect() {
+    if (state.follow) { state.follow.abort(); }
+    state.selected = null;
+    $("frames").textContent = "";
+    $("triggers").textContent = "";
+    $("session-title").textContent = "No session selected";
+    $("session-facts").textContent = "";
+    $("reply").disabled = true;
+    $("send").disabled = true;
   }
 
   function select(id) {
@@ -535,6 +549,7 @@
 
   function showSummary() {
     var o = $("scenario").selectedOptions[0];
+    $("scenario").title = o ? o.title : "";
     $("scenario-summary").textContent = o ? o.title : "";
   }
 
