@@ -298,9 +298,14 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
             );
         }
         None => {
+            let hint = if scenario.name == "agent" {
+                "sessions wait there for you to pick them up"
+            } else {
+                "with --scenario agent, sessions wait there for you to pick them up"
+            };
             let _ = writeln!(
                 out,
-                "  agent console  {origin}{}  (--scenario agent: sessions wait for you to pick them up)",
+                "  agent console  {origin}{}  ({hint})",
                 jodo_mock::CONSOLE_PATH
             );
         }
