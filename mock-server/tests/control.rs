@@ -442,7 +442,35 @@ async fn a_control_token_is_asked_of_every_request() {
         .await;
     assert_eq!(status, 200, "{body}");
     // The session API, which widgets call, does not need it.
-    h.create_session().await;
+    let created = h.create_session().await;
+    let id = created["sessionid"].as_str().unwrap();
+    // Every control operation asks for it, the console's stream included.
+    for (method, path) in [
+        ("GET", format!("/control/v1/sessions/{id}")),
+        ("GET", format!("/control/v1/sessions/{id}/transcript")),
+        ("GET", format!("/control/v1/sessions/{id}/stream")),
+        ("POST", format!("/control/v1/sessions/{id}/reply")),
+        ("POST", format!("/control/v1/sessions/{id}/events")),
+        ("POST", format!("/control/v1/sessions/{id}/faults")),
+        ("POST", format!("/control/v1/sessions/{id}/triggers/x")),
+        ("GET", "/control/v1/server-events".to_owned()),
+        ("GET", "/control/v1/scenarios".to_owned()),
+        ("PUT", "/control/v1/scenario".to_owned()),
+    ] {
+        let (status, _, body) = h.https_with(method, &path, &[], b"{}").await;
+        assert_eq!(status, 401, "{method} {path}: {body}");
+    }
+    let (status, _, body) = h
+        .https_with("GET", "/control/v1/server-events", &right, b"")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The console's page holds no data: it is served, and asks for the
+    // token when the API refuses it; none of its files carries a key.
+    for file in ["/console", "/console/console.js", "/console/console.css"] {
+        let (status, _, body) = h.https_with("GET", file, &[], b"").await;
+        assert_eq!(status, 200, "{file}");
+        assert!(!body.contains("jodo-dev-akey") && !body.contains("jodo-dev-skey"));
+    }
 }
 
 /// Reads from `tls` until `needle` has appeared in what came, or 5 s.
