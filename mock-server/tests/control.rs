@@ -493,7 +493,6 @@ async fn read_until(
 
 #[tokio::test]
 async fn the_stream_shows_every_frame_as_it_goes_and_a_reply_reaches_the_widget() {
-    use tokio::io::AsyncWriteExt;
     let h = harness().await;
     let (mut ws, created) = h.open().await;
     let id = created["sessionid"].as_str().unwrap().to_owned();
@@ -501,12 +500,9 @@ async fn the_stream_shows_every_frame_as_it_goes_and_a_reply_reaches_the_widget(
     h.next(&mut ws).await; // allocated
 
     // The frames so far come first, numbered from 0.
-    let mut stream = h.tls_connection().await;
-    let head = format!(
-        "GET /control/v1/sessions/{id}/stream HTTP/1.1\r\nHost: {}\r\n\r\n",
-        h.addr
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut stream = h
+        .request_open(&format!("/control/v1/sessions/{id}/stream"))
+        .await;
     let mut seen = String::new();
     assert!(
         read_until(&mut stream, &mut seen, "\"allocated\"").await,
@@ -550,12 +546,9 @@ async fn the_stream_shows_every_frame_as_it_goes_and_a_reply_reaches_the_widget(
     );
 
     // Taken up again from a frame number, nothing earlier comes back.
-    let mut again = h.tls_connection().await;
-    let head = format!(
-        "GET /control/v1/sessions/{id}/stream?from=2 HTTP/1.1\r\nHost: {}\r\n\r\n",
-        h.addr
-    );
-    again.write_all(head.as_bytes()).await.unwrap();
+    let mut again = h
+        .request_open(&format!("/control/v1/sessions/{id}/stream?from=2"))
+        .await;
     let mut resumed = String::new();
     assert!(
         read_until(&mut again, &mut resumed, "and one from the visitor").await,

@@ -35,6 +35,22 @@ pub fn trusting(cert_der: &[u8]) -> Arc<rustls::ClientConfig> {
     jodo_mock::tls::client_trusting(cert_der).unwrap()
 }
 
+/// Reads an answer to its end (or 5 s): status, head (lower-cased), body.
+async fn read_answer(
+    tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
+) -> (u16, String, String) {
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut raw)).await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
 impl Harness {
     /// A harness for a mock running elsewhere (e.g. the jodo-mock binary).
     pub fn external(addr: std::net::SocketAddr, cert_der: &[u8]) -> Self {
@@ -118,16 +134,7 @@ impl Harness {
         // The mock may answer (413) and close before a large body is all
         // sent: the answer is still there to read.
         let _ = tls.write_all(body).await;
-        let mut raw = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut raw)).await;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        (status, head.to_ascii_lowercase(), body.to_owned())
+        read_answer(&mut tls).await
     }
 
     /// Sends `head` (the request line and headers, without the blank line
@@ -140,16 +147,17 @@ impl Harness {
         );
         tls.write_all(head.as_bytes()).await.unwrap();
         let _ = tls.write_all(body).await;
-        let mut raw = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut raw)).await;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        (status, body.to_owned())
+        let (status, _, body) = read_answer(&mut tls).await;
+        (status, body)
+    }
+
+    /// A request that leaves its connection open (a stream): the
+    /// connection, to read from.
+    pub async fn request_open(&self, path: &str) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let mut tls = self.tls_connection().await;
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr);
+        tls.write_all(head.as_bytes()).await.unwrap();
+        tls
     }
 
     pub async fn create_session(&self) -> Value {
