@@ -1,5 +1,5 @@
-//! Any text, and any damage to a real file, given to the scenario, case
-//! and mutant loaders gives a value or an error that names a line: never
+//! Any text, and any damage to a real file, given to the scenario, case,
+//! mutant and dialect loaders gives a value or an error that names a line: never
 //! a panic, never an error that leaves the author to search the file.
 
 use std::sync::LazyLock;
@@ -12,6 +12,7 @@ static SCHEMAS: LazyLock<Contract> = LazyLock::new(|| Contract::embedded().unwra
 const SCENARIO: &str = include_str!("../../scenarios/video-request.yaml");
 const CASE: &str = include_str!("../cases/video-request-accept.yaml");
 const MUTANT: &str = include_str!("../../fixtures/mutants/akey-in-error.yaml");
+const DIALECT: &str = include_str!("../../schemas/dialects/jsonrpc-2.yaml");
 
 /// `real` with a few spans replaced by short random text.
 fn damaged(real: &'static str) -> impl Strategy<Value = String> {
@@ -62,6 +63,20 @@ proptest! {
         if let Err(e) = jodo_conformance::mutant::parse(&text, "m.yaml", None, &SCHEMAS) {
             let shown = e.to_string();
             prop_assert!(shown.contains("line "), "{shown}\n--- for ---\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_dialect_file_loads_or_names_a_line_for_every_problem(text in any_text(DIALECT)) {
+        use jodo_contract::dialect::{Dialect, DialectError};
+        match Dialect::parse(&text, "d.yaml", &SCHEMAS) {
+            Ok(_) | Err(DialectError::NotFound { .. } | DialectError::Read { .. }) => {}
+            Err(DialectError::Invalid { problems, .. }) => {
+                prop_assert!(!problems.is_empty());
+                for p in &problems {
+                    prop_assert!(p.contains("line "), "{p}\n--- for ---\n{text}");
+                }
+            }
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - [`schema`]: the [`Contract`]: the catalogue and every JSON Schema,
 //!   compiled once, with errors that name the JSON pointer and the
 //!   catalogue entry.
-//! - [`wire`]: frame types of the widget ↔ server protocol.
+//! - [`wire`]: frame types of the widget ↔ server protocol, and
+//!   [`dialect`]: how a build's own protocol carries them.
 //! - [`yaml`]: YAML with line numbers, for errors people can act on, and
 //!   [`checked`]: a data file read through its schema into its type.
 //! - [`generate`]: per-event schemas derived from the catalogue.
@@ -19,6 +20,7 @@ pub mod bundle;
 pub mod catalog;
 pub mod checked;
 pub mod clock;
+pub mod dialect;
 pub mod generate;
 pub mod profile;
 pub mod schema;

@@ -353,6 +353,11 @@ impl Contract {
         })
     }
 
+    /// Every frame kind of the wire protocol, sorted.
+    pub fn frame_kinds(&self) -> impl Iterator<Item = &str> {
+        self.frame_directions.keys().map(String::as_str)
+    }
+
     /// Whether the contract defines a frame kind.
     pub fn has_frame_kind(&self, kind: &str) -> bool {
         self.frame_directions.contains_key(kind)
