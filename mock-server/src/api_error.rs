@@ -87,18 +87,21 @@ impl IntoResponse for ApiError {
 
 /// Why a WebSocket upgrade is refused: a status and a plain-text reason,
 /// which is all a browser's WebSocket shows of a failed handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpgradeRefusal {
     /// HTTP status of the refused handshake.
     pub status: StatusCode,
-    /// Why.
-    pub reason: &'static str,
+    /// Why (some reasons name the dialect's query parameters).
+    pub reason: std::borrow::Cow<'static, str>,
 }
 
 impl UpgradeRefusal {
     /// A refusal.
-    pub fn new(status: StatusCode, reason: &'static str) -> Self {
-        Self { status, reason }
+    pub fn new(status: StatusCode, reason: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+        }
     }
 }
 

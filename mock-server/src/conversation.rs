@@ -16,6 +16,7 @@ use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use jodo_contract::dialect::{Dialect, Inbound};
 use jodo_contract::wire::{self, ChatSend, Head, kind};
 use jodo_contract::{Contract, Direction, clock};
 use serde_json::{Map, Value, json};
@@ -62,6 +63,8 @@ pub struct Env<'a> {
     pub gateway: &'a Gateway,
     /// The session.
     pub session: &'a Session,
+    /// The wire protocol frames are read and written in.
+    pub dialect: &'a Dialect,
 }
 
 /// A session's protocol state, independent of the socket it travels on.
@@ -150,8 +153,30 @@ impl Conversation {
             .map(|ms| (self.entered_at + std::time::Duration::from_millis(ms), ms))
     }
 
-    /// A text frame from the widget.
+    /// A text frame from the widget, in the session's dialect.
     pub fn receive(&mut self, env: Env<'_>, text: &str, out: &mut Vec<Out>) {
+        if env.dialect.is_identity() {
+            return self.receive_kit(env, text, out);
+        }
+        // Another dialect's frame is read into the kit's, which the
+        // transcript records and everything after this point sees.
+        match env.dialect.decode(text) {
+            Ok(Inbound::Frame(frame)) => self.receive_kit(env, &frame.to_string(), out),
+            Ok(Inbound::Ack(of)) => {
+                let now = self.now();
+                env.session.record_at(&now, "in", json!({ "ack": of }));
+            }
+            Err(e) => {
+                let now = self.now();
+                env.session
+                    .record_at(&now, "in", json!({ "unparsed": text }));
+                self.refuse(env, "bad_frame", &e.to_string(), None, out);
+            }
+        }
+    }
+
+    /// A frame of the kit's own protocol.
+    fn receive_kit(&mut self, env: Env<'_>, text: &str, out: &mut Vec<Out>) {
         // A plain chat message, the most frequent frame, is read straight
         // into its fields; any other text is parsed into a tree, and the
         // envelope is borrowed from it: nothing of the frame is copied on
@@ -228,6 +253,9 @@ impl Conversation {
             .and_then(|category| env.gateway.limit_frame(&env.session.akey, category));
         if let Some(limit) = over_limit {
             return self.refuse(env, "rate_limited", &limit, Some(head.messageid), out);
+        }
+        if env.dialect.server_acks() {
+            self.acknowledge(env, head.messageid, out);
         }
         self.fire(env, Fired::Frame(frame), out);
         if frame_kind == kind::SESSION_END && !self.closed {
@@ -323,7 +351,16 @@ impl Conversation {
                 Step::SkipSeq(n) => self.out_seq = self.out_seq.saturating_add(n),
                 Step::Replay(back) => {
                     if let Some(text) = self.sent_back(back) {
-                        env.session.record("out", json!({ "replayed": serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null) }));
+                        let frame = if env.dialect.is_identity() {
+                            serde_json::from_str::<Value>(text.as_str()).ok()
+                        } else {
+                            match env.dialect.decode(text.as_str()) {
+                                Ok(Inbound::Frame(frame)) => Some(frame),
+                                _ => None,
+                            }
+                        };
+                        env.session
+                            .record("out", json!({ "replayed": frame.unwrap_or(Value::Null) }));
                         out.push(Out::Frame(text));
                     }
                 }
@@ -388,16 +425,35 @@ impl Conversation {
         text.push_str(data);
         text.push('}');
         debug_assert_eq!(text.len(), len);
-        let text = Utf8Bytes::from(text);
         env.session
             .record_at(ts, "out", Recorded::Json(text.as_str()));
+        // The transcript keeps the kit's frame; the wire gets the dialect's.
+        let wire = if env.dialect.is_identity() {
+            Utf8Bytes::from(text)
+        } else {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(frame) => Utf8Bytes::from(env.dialect.encode_frame(&frame)),
+                Err(_) => Utf8Bytes::from(text),
+            }
+        };
         if self.keeps_sent {
             if self.sent.len() == REPLAY_MEMORY {
                 self.sent.pop_front();
             }
-            self.sent.push_back(text.clone());
+            self.sent.push_back(wire.clone());
         }
-        out.push(Out::Frame(text));
+        out.push(Out::Frame(wire));
+    }
+
+    /// The dialect's acknowledgement of an accepted client frame: outside
+    /// the sequence, recorded as what it acknowledges.
+    fn acknowledge(&mut self, env: Env<'_>, messageid: &str, out: &mut Vec<Out>) {
+        if let Some(ack) = env.dialect.encode_ack(messageid) {
+            let now = self.now();
+            env.session
+                .record_at(&now, "out", json!({ "ack": messageid }));
+            out.push(Out::Frame(ack.into()));
+        }
     }
 
     /// The frame sent `back` frames ago.

@@ -42,7 +42,7 @@ mod transcript;
 
 pub use control_access::ControlAccess;
 pub use routes::console::CONSOLE_PATH;
-pub use routes::session_api::{SCENARIO_HINT, SESSIONS_PATH, WS_PATH};
+pub use routes::session_api::SCENARIO_HINT;
 pub use server::{MockServer, StartError, TriggerError};
 pub use session::SessionSummary;
 pub use site::{PRELOAD_PATH, Preload, WIDGET_PATH, WidgetBuild};

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use jodo_contract::Contract;
+use jodo_contract::dialect::{self, Dialect, DialectError};
 use jodo_mock::WidgetBuild;
 use jodo_mock::gateway::{Gateway, development_keys};
 use jodo_mock::tls::TlsIdentity;
@@ -39,6 +40,32 @@ enum Command {
     /// Built-in scenarios and scenario files.
     #[command(subcommand)]
     Scenarios(ScenariosCommand),
+    /// Wire dialects: the protocols the mock can speak (schemas/dialects/).
+    #[command(subcommand)]
+    Dialects(DialectsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DialectsCommand {
+    /// List the built-in dialects.
+    List,
+    /// Check a dialect file: its schema, the kinds and fields it names, the
+    /// places it gives them, and its own frame schema; every problem with its
+    /// line and field. Exits 1 when there is one.
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Write the reference widget build made to speak a dialect (the
+    /// dialect file is written into the build's one slot), for pages that
+    /// load the build from elsewhere than the mock.
+    Widget {
+        /// A built-in dialect or a dialect file.
+        dialect: String,
+        /// Where to write it; standard output when absent.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,13 +73,19 @@ struct ServeArgs {
     /// Scenario for new sessions: a built-in name or a YAML file.
     #[arg(long, default_value = "allocated")]
     scenario: String,
+    /// Wire protocol to speak: a built-in dialect (`jodo-mock dialects list`)
+    /// or a dialect file. The session API's path and bodies, the channel's
+    /// URL and every frame follow it.
+    #[arg(long, value_name = "NAME|FILE", default_value = jodo_contract::dialect::DEFAULT)]
+    dialect: String,
     /// TCP port; 0 picks a free one.
     #[arg(long, default_value_t = 8443)]
     port: u16,
     /// Address to listen on. Loopback by default: the mock is a test tool.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
-    /// Widget build to serve instead of the reference build.
+    /// Widget build to serve instead of the reference build (which is made
+    /// to speak --dialect; this one is served as it is).
     #[arg(long, value_name = "PATH")]
     widget: Option<PathBuf>,
     /// Key file (`keys: [{akey: .., skey: ..}]`); development keys when absent.
@@ -199,16 +232,83 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Dialects(DialectsCommand::List) => {
+            for name in dialect::builtin_names() {
+                let d = Dialect::load(&name, &schemas)?;
+                println!("{:<24} {}", d.name(), d.file.summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dialects(DialectsCommand::Check { file }) => {
+            let shown = file.display().to_string();
+            match Dialect::load(&shown, &schemas) {
+                Ok(d) => {
+                    println!(
+                        "{shown}: ok (dialect {}, {} frame kinds)",
+                        d.name(),
+                        d.kind_count()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    report_dialect_error(&e);
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Dialects(DialectsCommand::Widget { dialect, out }) => {
+            let dialect = match Dialect::load(&dialect, &schemas) {
+                Ok(d) => d,
+                Err(e) => {
+                    report_dialect_error(&e);
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let build = WidgetBuild::reference().speaking(&dialect)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &build.script)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("{}: {}", path.display(), build.name);
+                }
+                None => std::io::stdout().write_all(&build.script)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(args) => serve(*args, schemas).await,
+    }
+}
+
+/// A dialect's problems, one per line, then their count.
+fn report_dialect_error(e: &DialectError) {
+    match e {
+        DialectError::Invalid {
+            origin, problems, ..
+        } => {
+            for p in problems {
+                eprintln!("{origin}: {p}");
+            }
+            eprintln!("{origin}: {} problem(s)", problems.len());
+        }
+        other => eprintln!("{other}"),
     }
 }
 
 async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load(&args.scenario, &schemas)?;
+    let dialect = match Dialect::load(&args.dialect, &schemas) {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            report_dialect_error(&e);
+            return Ok(ExitCode::from(2));
+        }
+    };
     let widget = match &args.widget {
         Some(path) => WidgetBuild::from_file(path)
             .map_err(|e| anyhow::anyhow!("cannot read widget build {}: {e}", path.display()))?,
-        None => WidgetBuild::reference(),
+        // The reference build, made to speak the mock's dialect; a build of
+        // one's own is served as it is.
+        None => WidgetBuild::reference().speaking(&dialect)?,
     };
     let keys = match &args.keys {
         Some(path) => Gateway::read_key_file(path)?,
@@ -253,6 +353,7 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
             },
             control_body_bytes: args.max_control_body_bytes,
             control_token: args.control_token.clone(),
+            dialect: dialect.clone(),
         },
         listener,
     )
@@ -271,7 +372,18 @@ async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCo
         "  widget         {origin}{}  ({widget_name})",
         jodo_mock::WIDGET_PATH
     );
-    let _ = writeln!(out, "  session API    {origin}{}", jodo_mock::SESSIONS_PATH);
+    let session_api = &dialect.file.session;
+    let _ = writeln!(
+        out,
+        "  session API    {} {origin}{}",
+        session_api.method, session_api.path
+    );
+    let _ = writeln!(
+        out,
+        "  dialect        {} — {}",
+        dialect.name(),
+        dialect.file.summary
+    );
     let _ = writeln!(out, "  control API    {origin}/control/v1/sessions");
     match mock.control_token() {
         // Printed only when made up: a token the user chose stays off screen.

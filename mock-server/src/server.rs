@@ -93,6 +93,7 @@ impl MockServer {
                 addr,
                 config.control_token,
             )),
+            dialect: config.dialect,
         });
         let app = crate::routes::router(state.clone());
         let handle = axum_server::Handle::new();
@@ -150,6 +151,12 @@ impl MockServer {
     /// `https://host:port` of the mock, as pages and the runner use it.
     pub fn origin(&self) -> String {
         format!("https://{}", self.addr)
+    }
+
+    /// The wire protocol it speaks: where its session API and channel
+    /// are, and how its frames look.
+    pub fn dialect(&self) -> &jodo_contract::dialect::Dialect {
+        &self.state.dialect
     }
 
     /// SHA-256 fingerprint of the served certificate.

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use include_dir::{Dir, include_dir};
+use jodo_contract::dialect::Dialect;
 
 static HOST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../fixtures/host");
 static REFERENCE_WIDGET: &str = include_str!("../../fixtures/widget/ext_integration-2.0.js");
@@ -45,6 +46,55 @@ impl WidgetBuild {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.display().to_string()),
             script: std::fs::read(path)?,
+        })
+    }
+}
+
+/// The line of the reference build that says which dialect it speaks
+/// (none: the kit's own protocol).
+pub const DIALECT_SLOT: &str = "var DIALECT = null; /* jodo:dialect */";
+
+/// A build that cannot be made to speak a dialect: it was not made from
+/// the reference build, which has a slot for one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{build} has no dialect slot (the line `{DIALECT_SLOT}` of the reference build), so it cannot be made to speak {dialect}"
+)]
+pub struct NoDialectSlot {
+    /// The build's name.
+    pub build: String,
+    /// The dialect asked for.
+    pub dialect: String,
+}
+
+impl WidgetBuild {
+    /// This build, speaking `dialect`: the dialect file, as JSON, written
+    /// into the build's slot. The same source serves every dialect (and
+    /// every mutant of it), so there is no second copy to keep in step.
+    /// The kit's own dialect leaves the build as it is.
+    ///
+    /// # Errors
+    /// [`NoDialectSlot`] when the build has no slot, or more than one.
+    pub fn speaking(self, dialect: &Dialect) -> Result<Self, NoDialectSlot> {
+        if dialect.is_identity() {
+            return Ok(self);
+        }
+        let refused = || NoDialectSlot {
+            build: self.name.clone(),
+            dialect: dialect.name().to_owned(),
+        };
+        let text = std::str::from_utf8(&self.script).map_err(|_| refused())?;
+        if text.matches(DIALECT_SLOT).count() != 1 {
+            return Err(refused());
+        }
+        let line = format!(
+            "var DIALECT = {}; /* jodo:dialect {} */",
+            dialect.to_json(),
+            dialect.name()
+        );
+        Ok(Self {
+            name: format!("{} speaking {}", self.name, dialect.name()),
+            script: text.replacen(DIALECT_SLOT, &line, 1).into_bytes(),
         })
     }
 }
@@ -100,4 +150,34 @@ fn js_string(s: &str) -> String {
     serde_json::to_string(s)
         .unwrap_or_else(|_| "\"\"".into())
         .replace("</", "<\\/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jodo_contract::Contract;
+
+    #[test]
+    fn the_reference_build_speaks_a_dialect_through_its_one_slot() {
+        let schemas = Contract::embedded().unwrap();
+        let rpc = Dialect::load("jsonrpc-2", &schemas).unwrap();
+        let build = WidgetBuild::reference().speaking(&rpc).unwrap();
+        let text = String::from_utf8(build.script).unwrap();
+        assert!(!text.contains(DIALECT_SLOT));
+        assert!(
+            text.contains(r#""path":"/rpc/v2/conversation""#),
+            "the file is in the build"
+        );
+        assert!(build.name.ends_with("speaking jsonrpc-2"));
+        let kit = WidgetBuild::reference()
+            .speaking(&Dialect::kit(&schemas))
+            .unwrap();
+        assert_eq!(kit.script, WidgetBuild::reference().script);
+        let other = WidgetBuild {
+            name: "vendor.js".into(),
+            script: b"void 0".to_vec(),
+        };
+        let err = other.speaking(&rpc).unwrap_err().to_string();
+        assert!(err.starts_with("vendor.js has no dialect slot"), "{err}");
+    }
 }

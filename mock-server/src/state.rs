@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use jodo_contract::Contract;
+use jodo_contract::dialect::Dialect;
 
 use crate::gateway::{Gateway, development_keys};
 use crate::scenario::{Scenario, ScenarioError};
@@ -58,6 +59,10 @@ pub struct MockConfig {
     /// one, a mock on loopback answers any local script and a mock on
     /// another address makes one up ([`crate::ControlAccess`]).
     pub control_token: Option<String>,
+    /// The wire protocol the mock speaks ([`Dialect::kit`] unless a
+    /// build speaks its own): the session API's path and bodies, the
+    /// channel's URL and every frame go through it.
+    pub dialect: Arc<Dialect>,
 }
 
 /// Largest control-API body by default: room for a raw fault frame of a
@@ -143,7 +148,6 @@ impl MockConfig {
     pub fn local(schemas: Arc<Contract>) -> Result<Self, ConfigError> {
         Ok(Self {
             scenario: crate::scenario::load("allocated", &schemas)?,
-            schemas,
             widget: WidgetBuild::reference(),
             preload: None,
             gateway: Gateway::new(vec![development_keys()], Vec::new()),
@@ -156,6 +160,8 @@ impl MockConfig {
             channel: ChannelLimits::DEFAULT,
             control_body_bytes: DEFAULT_CONTROL_BODY_BYTES,
             control_token: None,
+            dialect: Arc::new(Dialect::kit(&schemas)),
+            schemas,
         })
     }
 }
@@ -187,6 +193,8 @@ pub(crate) struct AppState {
     pub(crate) control_body_bytes: usize,
     /// Who may use the control API.
     pub(crate) control_access: Arc<crate::control_access::ControlAccess>,
+    /// The wire protocol.
+    pub(crate) dialect: Arc<Dialect>,
 }
 
 impl AppState {

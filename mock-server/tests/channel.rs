@@ -408,7 +408,7 @@ async fn the_session_api_grants_cors_to_allowed_origins_only() {
             .await
         }
     };
-    let sessions = jodo_mock::SESSIONS_PATH;
+    let sessions = "/jodowidgetapi/v2/sessions";
     let (_, head, _) = preflight("https://host.test", sessions).await;
     assert!(
         head.contains("access-control-allow-origin: https://host.test"),

@@ -14,8 +14,14 @@ use crate::session::Sessions;
 static SCHEMAS: std::sync::LazyLock<Contract> =
     std::sync::LazyLock::new(|| Contract::embedded().unwrap());
 
+/// The kit's dialect and the JSON-RPC example, loaded once.
+static KIT: std::sync::LazyLock<Dialect> = std::sync::LazyLock::new(|| Dialect::kit(&SCHEMAS));
+static RPC: std::sync::LazyLock<Dialect> =
+    std::sync::LazyLock::new(|| Dialect::load("jsonrpc-2", &SCHEMAS).unwrap());
+
 struct Fixture {
     schemas: &'static Contract,
+    dialect: &'static Dialect,
     gateway: Gateway,
     session: Arc<Session>,
     conv: Conversation,
@@ -32,6 +38,7 @@ fn fixture(scenario: Arc<Scenario>) -> Fixture {
     let conv = Conversation::start(&scenario, &session.systemcallid);
     Fixture {
         schemas,
+        dialect: &KIT,
         gateway: Gateway::new(vec![development_keys()], vec![]),
         session,
         conv,
@@ -56,6 +63,7 @@ impl Fixture {
             schemas: self.schemas,
             gateway: &self.gateway,
             session: &self.session,
+            dialect: self.dialect,
         };
         op(&mut self.conv, env, &mut out);
         out
@@ -103,6 +111,60 @@ fn a_channel_opens_with_a_welcome_and_the_scenarios_first_frames() {
     let seqs: Vec<u64> = sent.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2]);
     assert_ne!(sent[0]["messageid"], sent[1]["messageid"]);
+}
+
+/// In another dialect the same conversation goes out in that dialect's
+/// frames, each accepted client frame is acknowledged, the widget's own
+/// acknowledgements are taken, and the transcript keeps the kit's frames.
+#[test]
+fn another_dialect_carries_the_same_conversation_and_acknowledges_frames() {
+    let mut f = builtin("allocated");
+    f.dialect = &RPC;
+    let sent = frames(&f.open());
+    assert_eq!(sent[0]["jsonrpc"], "2.0");
+    assert_eq!(sent[0]["method"], "conversation.ready");
+    assert_eq!(sent[0]["params"]["rejoin"], "secret");
+    assert_eq!(sent[1]["method"], "agent.event");
+    assert_eq!(sent[1]["params"]["type"], "allocated");
+    assert_eq!(sent[1]["params"]["n"], 2);
+    let ready_id = sent[0]["params"]["ref"].as_str().unwrap().to_owned();
+    let ack = json!({"jsonrpc": "2.0", "method": "ack", "params": {"of": ready_id}});
+    assert_eq!(f.receive(ack), vec![], "a widget's ack gets no answer");
+    let say = json!({"jsonrpc": "2.0", "method": "visitor.say",
+                     "params": {"n": 1, "ref": "w1", "text": "hi", "body": {}}});
+    let out = frames(&f.receive(say));
+    assert_eq!(
+        out[0],
+        json!({"jsonrpc": "2.0", "method": "ack", "params": {"of": "w1"}})
+    );
+    assert_eq!(out[1]["params"]["type"], "messagedeliveredack");
+    assert_eq!(out[1]["params"]["body"]["refmessageid"], "w1");
+    // A frame of the kit's own protocol is not this dialect's.
+    let refused = frames(&f.receive(chat(2, "w2")));
+    assert_eq!(refused[0]["method"], "conversation.refused");
+    assert_eq!(refused[0]["params"]["code"], "bad_frame");
+    let transcript: Vec<Value> = serde_json::from_str(&f.session.transcript()).unwrap();
+    let kinds: Vec<&str> = transcript
+        .iter()
+        .map(|l| l["frame"]["kind"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "welcome",
+            "event",
+            "-",
+            "chat.send",
+            "-",
+            "event",
+            "-",
+            "error"
+        ],
+        "{transcript:#?}"
+    );
+    assert_eq!(transcript[2]["frame"], json!({"ack": ready_id}));
+    assert_eq!(transcript[3]["frame"]["data"]["text"], "hi");
+    assert_eq!(transcript[4]["frame"], json!({"ack": "w1"}));
 }
 
 #[test]

@@ -16,29 +16,32 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, get, on};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::site::{PRELOAD_PATH, WIDGET_PATH};
 use crate::state::AppState;
 
-/// Every route of the mock.
+/// Every route of the mock. The session API and the channel sit where
+/// the dialect puts them.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let session = &state.dialect.file.session;
+    let (method, filter) = session_method(&session.method);
     Router::new()
         .route("/", get(pages::host_page))
         .route(PRELOAD_PATH, get(pages::preload))
         .route(WIDGET_PATH, get(pages::widget))
         .route(
-            session_api::SESSIONS_PATH,
+            &session.path,
             // The body is read no further than the limit: a larger one is
             // refused as soon as it goes past it, not buffered first.
-            post(session_api::create_session)
+            on(filter, session_api::create_session)
                 .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
                     crate::state::MAX_FRAME_BYTES,
                 ))
-                .layer(cors(&state)),
+                .layer(cors(&state, method)),
         )
-        .route(session_api::WS_PATH, get(ws::upgrade))
+        .route(&state.dialect.file.channel.path, get(ws::upgrade))
         .merge(control::router(
             state.control_body_bytes,
             state.control_access.clone(),
@@ -51,7 +54,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 /// CORS for the session API: a page on an allowed origin may call it from
 /// the browser (its answers, errors included, are readable there); any
 /// other origin's preflight gets no grant, so the browser never sends it.
-fn cors(state: &Arc<AppState>) -> CorsLayer {
+fn cors(state: &Arc<AppState>, method: Method) -> CorsLayer {
     let state = state.clone();
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(
@@ -61,7 +64,16 @@ fn cors(state: &Arc<AppState>) -> CorsLayer {
                     .is_ok_and(|o| state.gateway.check_origin(Some(o)).is_ok())
             },
         ))
-        .allow_methods([Method::POST])
+        .allow_methods([method])
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600))
+}
+
+/// The session API's method: the dialect schema allows POST and PUT.
+fn session_method(name: &str) -> (Method, MethodFilter) {
+    if name.eq_ignore_ascii_case("PUT") {
+        (Method::PUT, MethodFilter::PUT)
+    } else {
+        (Method::POST, MethodFilter::POST)
+    }
 }

@@ -17,10 +17,6 @@ use crate::scenario::Scenario;
 use crate::scenario::model::SessionApi;
 use crate::state::{AppState, MAX_FRAME_BYTES};
 
-/// Path of the session API.
-pub const SESSIONS_PATH: &str = "/jodowidgetapi/v2/sessions";
-/// Path of the WebSocket channel.
-pub const WS_PATH: &str = "/jodowidgetapi/v2/ws";
 /// Prefix of a visitor name that picks the session's scenario, so every
 /// situation can be reached from a page alone (`jodosessioninit({name: "scenario:allusersbusy"})`).
 pub const SCENARIO_HINT: &str = "scenario:";
@@ -34,7 +30,10 @@ struct SessionCreated {
     websocket: String,
 }
 
-/// `POST /jodowidgetapi/v2/sessions`.
+/// Session creation, at the dialect's method and path
+/// (`POST /jodowidgetapi/v2/sessions` in the kit's own): the dialect's
+/// body is read into the kit's request, checked, and the answer written
+/// back in the dialect's shape.
 pub(crate) async fn create_session(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -61,8 +60,12 @@ pub(crate) async fn create_session(
             )));
         }
     };
-    let request: Value = serde_json::from_slice(&body)
+    let mut request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let dialect = &state.dialect;
+    if !dialect.is_identity() {
+        request = dialect.request_from_wire(&request);
+    }
     let problems = state
         .schemas
         .validate("wire/session-request.schema.json", &request);
@@ -70,7 +73,7 @@ pub(crate) async fn create_session(
         // Never echo the document: it holds keys.
         return Err(ApiError::bad_request(format!(
             "session request does not match the schema at {}",
-            p.pointer
+            dialect.request_place(&p.pointer)
         )));
     }
     let akey = request["akey"].as_str().unwrap_or_default();
@@ -119,13 +122,22 @@ pub(crate) async fn create_session(
     let (session, token) = state.sessions.create(scenario, origin, init, akey);
     tracing::info!(session = %session.id, scenario = %session.scenario.name, "session created");
     let host = host_of(&headers);
+    let channel = &dialect.file.channel;
     let body = SessionCreated {
         sessionid: session.id.clone(),
         systemcallid: session.systemcallid.clone(),
-        websocket: format!("wss://{host}{WS_PATH}?token={token}"),
+        websocket: format!("wss://{host}{}?{}={token}", channel.path, channel.token),
         token,
     };
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    if dialect.is_identity() {
+        return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
+    }
+    let body = serde_json::to_value(&body).unwrap_or(Value::Null);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(dialect.answer_to_wire(&body)),
+    )
+        .into_response())
 }
 
 /// The scenario for a new session: a hint in the init data's `name`, else

@@ -4,6 +4,7 @@
 //! session's [`Conversation`], and writes back what it asks for. The
 //! protocol itself lives in the conversation; this is only the socket.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -42,14 +42,6 @@ const DRAIN_BYTES: usize = 1024 * 1024;
 /// metered.
 type Socket = WebSocketStream<FrameMeter<TokioIo<hyper::upgrade::Upgraded>>>;
 
-/// Query of the upgrade request: a new session's token, or the resume
-/// secret of a session whose channel dropped.
-#[derive(Debug, Deserialize)]
-pub(crate) struct UpgradeQuery {
-    token: Option<String>,
-    resume: Option<String>,
-}
-
 /// Upgrades to a channel if the Origin is allowed, the token (or resume
 /// secret) is good and the session's scenario does not refuse upgrades.
 ///
@@ -59,7 +51,7 @@ pub(crate) struct UpgradeQuery {
 /// it), and the raw stream can be metered beneath it.
 pub(crate) async fn upgrade(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<UpgradeQuery>,
+    Query(query): Query<HashMap<String, String>>,
     mut request: Request,
 ) -> Response {
     let headers = request.headers();
@@ -81,12 +73,18 @@ pub(crate) async fn upgrade(
         )
         .into_response();
     };
-    let opened = match (query.token.as_deref(), query.resume.as_deref()) {
+    // The query names a new session's token, or the resume secret of a
+    // session whose channel dropped, under the dialect's names.
+    let channel = &state.dialect.file.channel;
+    let opened = match (query.get(&channel.token), query.get(&channel.resume)) {
         (Some(token), None) => open_new(&state, token),
         (None, Some(secret)) => open_resumed(&state, secret),
         _ => Err(UpgradeRefusal::new(
             StatusCode::BAD_REQUEST,
-            "the upgrade needs either ?token= or ?resume=",
+            format!(
+                "the upgrade needs either ?{}= or ?{}=",
+                channel.token, channel.resume
+            ),
         )),
     };
     let (session, conversation, resumed) = match opened {
@@ -296,6 +294,7 @@ macro_rules! env {
             schemas: &$self.state.schemas,
             gateway: &$self.state.gateway,
             session: &$self.session,
+            dialect: &$self.state.dialect,
         }
     };
 }
