@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use jodo_contract::Contract;
+use jodo_contract::dialect::Dialect;
 use jodo_mock::scenario::{self, Scenario, ScenarioError};
 use jodo_mock::{MockConfig, MockServer, Preload, StartError, TriggerError, WidgetBuild};
 
@@ -122,10 +123,12 @@ impl BackendKind {
         schemas: &Arc<Contract>,
         widget: &WidgetBuild,
         preload: &Preload,
+        dialect: Option<Arc<Dialect>>,
     ) -> Result<Box<dyn Backend>, crate::run_options::RunError> {
         match self {
             BackendKind::Mock => Ok(Box::new(
-                MockBackend::start(schemas.clone(), widget.clone(), preload.clone()).await?,
+                MockBackend::start(schemas.clone(), widget.clone(), preload.clone(), dialect)
+                    .await?,
             )),
             BackendKind::Live(options) => {
                 Ok(Box::new(crate::live::LiveBackend::start(options).await?))
@@ -148,7 +151,8 @@ pub struct MockBackend {
 }
 
 impl MockBackend {
-    /// Starts a mock on a free loopback port serving `widget`.
+    /// Starts a mock on a free loopback port serving `widget`, speaking
+    /// `dialect` (the kit's own when absent).
     ///
     /// # Errors
     /// [`StartError`] when it does not come up.
@@ -156,12 +160,14 @@ impl MockBackend {
         schemas: Arc<Contract>,
         widget: WidgetBuild,
         preload: Preload,
+        dialect: Option<Arc<Dialect>>,
     ) -> Result<Self, StartError> {
         let config = MockConfig::local(schemas.clone())?;
         let certificate = config.tls.certificate_der().to_vec();
         let mock = MockServer::start_local(MockConfig {
             widget,
             preload: Some(preload),
+            dialect: dialect.unwrap_or(config.dialect.clone()),
             ..config
         })
         .await?;
@@ -228,7 +234,7 @@ impl Backend for MockBackend {
         let socket = format!(
             "{}{}",
             self.mock.origin().replacen("https://", "wss://", 1),
-            jodo_mock::WS_PATH
+            self.mock.dialect().file.channel.path
         );
         let mut frames = Vec::new();
         for session in self.mock.sessions().into_iter().filter(|s| s.serial > mark) {

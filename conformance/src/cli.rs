@@ -129,6 +129,11 @@ pub struct RunArgs {
     /// Widget build to test (an ext_integration-2.0.js); the reference build when absent.
     #[arg(long, value_name = "PATH")]
     pub widget: Option<PathBuf>,
+    /// Wire protocol the mock speaks: a built-in dialect (`jodo-mock dialects
+    /// list`) or a dialect file. Without --widget the reference build is made
+    /// to speak it; a --widget build speaks it itself.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "live")]
+    pub dialect: Option<String>,
     /// The report folder (report.json, junit.xml, report.html, cases/): it
     /// is replaced whole when the run ends, and a folder holding anything
     /// else is refused.
@@ -292,6 +297,10 @@ pub struct SelftestArgs {
     /// Run only mutants whose name contains this text (repeatable).
     #[arg(long, value_name = "TEXT")]
     pub only: Vec<String>,
+    /// Wire protocol the mock, the reference build and every mutant speak:
+    /// a built-in dialect or a dialect file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub dialect: Option<String>,
     /// Where the reference build's reports, with the kill matrix, go.
     #[arg(long, value_name = "DIR", default_value = "reports/selftest")]
     pub report_dir: PathBuf,

@@ -65,7 +65,16 @@ pub async fn run(
         let folder = dir.path().join(&m.name);
         std::fs::create_dir_all(&folder)?;
         let path = folder.join("ext_integration-2.0.js");
-        std::fs::write(&path, m.apply(&reference_source)?)?;
+        // The reference's mutant speaks the run's dialect as the reference
+        // does; a build of one's own speaks it already.
+        let mut build = jodo_mock::WidgetBuild {
+            name: m.name.clone(),
+            script: m.apply(&reference_source)?.into_bytes(),
+        };
+        if let (None, Some(dialect)) = (&options.widget, &options.dialect) {
+            build = build.speaking(dialect).map_err(RunError::from)?;
+        }
+        std::fs::write(&path, &build.script)?;
         builds.push((m, path));
     }
     let stop = |mut rx: watch::Receiver<bool>| async move {

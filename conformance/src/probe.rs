@@ -138,3 +138,21 @@ pub fn preload() -> jodo_mock::Preload {
         script: Arc::from(SCRIPT.as_bytes()),
     }
 }
+
+/// The probe for a mock speaking `dialect`: the reference build's own
+/// codec, made for the dialect, goes first, so the probe records what a
+/// build sends in the kit's terms (the frames cases look at) whatever
+/// protocol carries it.
+pub fn preload_for(dialect: Option<&jodo_contract::dialect::Dialect>) -> jodo_mock::Preload {
+    let Some(dialect) = dialect.filter(|d| !d.is_identity()) else {
+        return preload();
+    };
+    let script = format!(
+        "var __jodoWire = (function () {{\n'use strict';\n{}\nreturn makeWire({}, null);\n}})();\n{SCRIPT}",
+        jodo_mock::site::wire_codec(),
+        dialect.to_json()
+    );
+    jodo_mock::Preload {
+        script: Arc::from(script.into_bytes()),
+    }
+}

@@ -2,7 +2,10 @@
 //! coordinator ([`crate::runner`]) and its workers ([`crate::worker`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use jodo_contract::dialect::Dialect;
 
 use jodo_contract::{ContractError, Profile};
 use jodo_mock::StartError;
@@ -43,6 +46,10 @@ pub struct RunOptions {
     pub fail_fast: Option<FailFast>,
     /// Known results: cases expected not to pass.
     pub known: KnownResults,
+    /// The wire protocol the mock speaks (and the reference build with
+    /// it); the kit's own when absent. A build given with `widget` is
+    /// served as it is: it speaks the dialect itself.
+    pub dialect: Option<Arc<Dialect>>,
 }
 
 /// Why a run could not happen (exit code 2).
@@ -65,6 +72,9 @@ pub enum RunError {
         /// OS error.
         source: std::io::Error,
     },
+    /// The widget build cannot be made to speak the run's dialect.
+    #[error(transparent)]
+    Dialect(#[from] jodo_mock::site::NoDialectSlot),
     /// The backend did not start.
     #[error("the mock server did not start: {0}")]
     Mock(#[from] StartError),

@@ -75,7 +75,10 @@ pub async fn run(
             path: path.display().to_string(),
             source,
         })?,
-        (_, None) => WidgetBuild::reference(),
+        (_, None) => match &options.dialect {
+            Some(dialect) => WidgetBuild::reference().speaking(dialect)?,
+            None => WidgetBuild::reference(),
+        },
     };
     let widget_info = WidgetInfo {
         file: widget.name.clone(),
@@ -96,7 +99,7 @@ pub async fn run(
     };
     let jobs = options.jobs.clamp(1, cases.len().max(1));
     let queue = Mutex::new(cases.iter().enumerate().collect::<VecDeque<_>>());
-    let preload = crate::probe::preload();
+    let preload = crate::probe::preload_for(options.dialect.as_deref());
     let shared = Shared {
         options,
         schemas: &schemas,

@@ -71,7 +71,12 @@ pub(crate) async fn work(
     let options = shared.options;
     let backend = options
         .backend
-        .start(shared.schemas, shared.widget, shared.preload)
+        .start(
+            shared.schemas,
+            shared.widget,
+            shared.preload,
+            shared.options.dialect.clone(),
+        )
         .await?;
     let mut browser = match launch(options, backend.as_ref()).await {
         Ok(b) => b,

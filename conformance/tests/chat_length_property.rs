@@ -72,9 +72,14 @@ impl Page {
         let schemas = Arc::new(Contract::embedded().unwrap());
         let (mock, browser) = rt.block_on(async {
             let mock: Box<dyn Backend> = Box::new(
-                MockBackend::start(schemas.clone(), widget, jodo_conformance::probe::preload())
-                    .await
-                    .unwrap(),
+                MockBackend::start(
+                    schemas.clone(),
+                    widget,
+                    jodo_conformance::probe::preload(),
+                    None,
+                )
+                .await
+                .unwrap(),
             );
             let browser = Browser::launch(&BrowserOptions {
                 kind: BrowserKind::Chromium,

@@ -140,8 +140,13 @@ pub async fn certify(
         .iter()
         .map(|p| case::from_file(p, &contract))
         .collect::<Result<Vec<_>, _>>()?;
-    let backend =
-        MockBackend::start(contract.clone(), widget.clone(), crate::probe::preload()).await?;
+    let backend = MockBackend::start(
+        contract.clone(),
+        widget.clone(),
+        crate::probe::preload(),
+        None,
+    )
+    .await?;
     let (target, cert) = backend.intercept_target();
     let hosts =
         std::iter::once(DEFAULT_JODO_HOST.to_owned()).chain(options.jodo_hosts.iter().cloned());

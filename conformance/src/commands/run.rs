@@ -37,6 +37,10 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         shard: args.shard,
         fail_fast: args.fail_fast.then_some(FailFast::AnyFailure),
         known,
+        dialect: super::dialect(
+            args.dialect.as_deref(),
+            &jodo_contract::Contract::embedded().context("the contract does not load")?,
+        )?,
         backend: match live_options(&args)? {
             Some(live) => BackendKind::Live(live),
             None => BackendKind::Mock,

@@ -50,6 +50,7 @@ pub async fn exec(args: SelftestArgs) -> anyhow::Result<ExitCode> {
             webdriver_url: None,
             ..BrowserOptions::default()
         },
+        dialect: super::dialect(args.dialect.as_deref(), &schemas)?,
         ..RunOptions::default()
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -3,7 +3,9 @@
 //! `chromium-driver`, `firefox-esr` and `geckodriver` (`.ci/run` installs them).
 
 mod common;
+mod dialect;
 mod firefox;
+mod replay;
 mod robustness;
 mod run;
 mod selftest;
