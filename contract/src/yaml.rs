@@ -455,3 +455,47 @@ mod tests {
         assert!(typed.contains("line 3, at /keys/1/akey"), "{typed}");
     }
 }
+
+/// A JSON value as YAML text, for files the kit writes for people to read
+/// and edit (a scenario made from a recording). Keys come out sorted.
+pub fn to_text(value: &Value) -> String {
+    fn yaml(v: &Value) -> yaml_rust2::Yaml {
+        use yaml_rust2::Yaml;
+        match v {
+            Value::Null => Yaml::Null,
+            Value::Bool(b) => Yaml::Boolean(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Yaml::Integer(i),
+                None => Yaml::Real(n.to_string()),
+            },
+            Value::String(s) => Yaml::String(s.clone()),
+            Value::Array(a) => Yaml::Array(a.iter().map(yaml).collect()),
+            Value::Object(m) => {
+                let mut hash = yaml_rust2::yaml::Hash::new();
+                for (k, v) in m {
+                    hash.insert(Yaml::String(k.clone()), yaml(v));
+                }
+                Yaml::Hash(hash)
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut emitter = yaml_rust2::YamlEmitter::new(&mut out);
+    // Writing to a String cannot fail.
+    let _ = emitter.dump(&yaml(value));
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod to_text_tests {
+    use serde_json::json;
+
+    #[test]
+    fn what_is_written_reads_back_as_it_was() {
+        let v = json!({"name": "r", "n": 3, "x": 1.5, "ok": true, "none": null,
+                       "list": [{"send": {"msg": "a: b # c", "empty": "", "num": "12"}}, "drop"]});
+        let text = super::to_text(&v);
+        assert_eq!(super::parse(&text).unwrap().0, v, "{text}");
+    }
+}

@@ -31,6 +31,7 @@ pub mod gateway;
 mod ids;
 mod origin;
 mod parking;
+pub mod recording;
 mod routes;
 pub mod scenario;
 mod server;

@@ -43,6 +43,32 @@ enum Command {
     /// Wire dialects: the protocols the mock can speak (schemas/dialects/).
     #[command(subcommand)]
     Dialects(DialectsCommand),
+    /// Turn a recorded session into a scenario that replays it offline.
+    ///
+    /// The recording is a case report's `cases/ID/wire.jsonl` (a live run's
+    /// records the staging server's own frames) or a mock transcript
+    /// (`serve --transcripts DIR`). The scenario answers the visitor's first
+    /// frame, then each next one, with the server events that followed it in
+    /// the recording; ids, sequence numbers and time stamps are the mock's
+    /// own on replay, and values that repeated the visitor's message id, text
+    /// or the session's systemcallid become templates of them.
+    RecordToScenario(RecordArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    /// The recording (JSON lines).
+    file: PathBuf,
+    /// The dialect its frames were written in (a live run's wire is in the
+    /// build's own protocol; the mock's records are in jodo-kit-1).
+    #[arg(long, value_name = "NAME|FILE", default_value = jodo_contract::dialect::DEFAULT)]
+    dialect: String,
+    /// The scenario's name; the file's stem when absent.
+    #[arg(long)]
+    name: Option<String>,
+    /// Where to write the scenario; standard output when absent.
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,8 +301,91 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::RecordToScenario(args) => record_to_scenario(&args, &schemas),
         Command::Serve(args) => serve(*args, schemas).await,
     }
+}
+
+/// `record-to-scenario`: 0 written, 1 not a recording, 2 bad arguments.
+fn record_to_scenario(args: &RecordArgs, schemas: &Contract) -> anyhow::Result<ExitCode> {
+    let dialect = match Dialect::load(&args.dialect, schemas) {
+        Ok(d) => d,
+        Err(e) => {
+            report_dialect_error(&e);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let shown = args.file.display().to_string();
+    let text = jodo_contract::yaml::read_data_file(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    let recording = match jodo_mock::recording::Recording::read(&text, &dialect) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{shown}: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let name = args.name.clone().unwrap_or_else(|| {
+        // A case report's cases/ID/wire.jsonl is named for its case.
+        let named = match args.file.file_stem() {
+            Some(stem) if stem == "wire" => args.file.parent().and_then(|p| p.file_name()),
+            other => other,
+        };
+        let stem = named
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let clean: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!("recorded-{}", clean.trim_matches('-'))
+    });
+    let (client, events) = recording.counts();
+    let summary = format!(
+        "Replays a session recorded in {}: {client} visitor frame(s) answered with {events} server event(s).",
+        args.file
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let document = recording.to_scenario(&name, &summary);
+    let yaml = format!(
+        "# yaml-language-server: $schema=https://jodo-kit.example/schemas/scenario.schema.json\n# Made by `jodo-mock record-to-scenario` from {shown} (dialect {}); edit freely.\n{}",
+        dialect.name(),
+        jodo_contract::yaml::to_text(&document).trim_start_matches("---\n")
+    );
+    // What is written must load as any scenario does.
+    if let Err(e) = scenario::parse(&yaml, &name, schemas) {
+        anyhow::bail!("the scenario made from {shown} does not load: {e}");
+    }
+    match &args.out {
+        Some(path) => std::fs::write(path, &yaml)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout().write_all(yaml.as_bytes())?,
+    }
+    let skipped = if recording.skipped > 0 {
+        format!(
+            "; {} frame(s) that are not {}'s were left out",
+            recording.skipped,
+            dialect.name()
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "scenario {name}: {client} visitor frame(s), {events} server event(s){skipped}{}",
+        args.out
+            .as_ref()
+            .map(|p| format!(" -> {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A dialect's problems, one per line, then their count.

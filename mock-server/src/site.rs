@@ -50,6 +50,18 @@ impl WidgetBuild {
     }
 }
 
+/// The reference build's wire codec (`makeWire`, between its
+/// `jodo:wire begin` and `jodo:wire end` comments): self-contained, so the
+/// conformance probe runs the very text the build runs to read frames in
+/// the kit's terms.
+pub fn wire_codec() -> &'static str {
+    let begin = REFERENCE_WIDGET.find("/* jodo:wire begin").unwrap_or(0);
+    let end = REFERENCE_WIDGET
+        .find("/* jodo:wire end */")
+        .unwrap_or(begin);
+    &REFERENCE_WIDGET[begin..end]
+}
+
 /// The line of the reference build that says which dialect it speaks
 /// (none: the kit's own protocol).
 pub const DIALECT_SLOT: &str = "var DIALECT = null; /* jodo:dialect */";
@@ -179,5 +191,7 @@ mod tests {
         };
         let err = other.speaking(&rpc).unwrap_err().to_string();
         assert!(err.starts_with("vendor.js has no dialect slot"), "{err}");
+        let codec = wire_codec();
+        assert!(codec.contains("function makeWire(dialect, kit)") && codec.len() > 2000);
     }
 }
