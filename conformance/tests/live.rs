@@ -361,3 +361,91 @@ async fn an_upstream_that_cannot_be_used_is_refused_before_anything_runs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--live needs the page's akey"));
     s.mock.shutdown().await;
 }
+
+/// Recorded once against a staging server that speaks its own protocol,
+/// replayed offline: the staging stand-in speaks jsonrpc-2 (and serves the
+/// build that does), a live run records the cases' wire in that protocol,
+/// the recordings become scenarios, and the same cases pass against the
+/// kit's mock replaying them with `--dialect jsonrpc-2`, no staging server.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_recorded_live_in_another_dialect_replays_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let contract = Arc::new(Contract::embedded().unwrap());
+    let rpc = Arc::new(jodo_contract::dialect::Dialect::load("jsonrpc-2", &contract).unwrap());
+    let config = MockConfig::local(contract.clone()).unwrap();
+    let ca = dir.join("staging.der");
+    std::fs::write(&ca, config.tls.certificate_der()).unwrap();
+    let mock = MockServer::start_local(MockConfig {
+        widget: jodo_mock::WidgetBuild::reference().speaking(&rpc).unwrap(),
+        dialect: rpc.clone(),
+        ..config
+    })
+    .await
+    .unwrap();
+    let page_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    mock.admit(
+        format!("http://127.0.0.1:{page_port}"),
+        Some(jodo_mock::gateway::KeyPair {
+            akey: AKEY.into(),
+            skey: SKEY.into(),
+            limits: jodo_mock::gateway::Limits::default(),
+        }),
+    );
+    let s = Staging {
+        mock,
+        ca,
+        page_port,
+    };
+    let cases = ["chat-length-codes", "document-send"];
+    let mut args = upstream_args(&s);
+    for c in cases {
+        args.extend(["--filter".into(), c.into()]);
+    }
+    let reports = dir.join("live");
+    let (code, stderr, report) = live(args, reports.clone()).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(by_status(&report.unwrap(), "passed"), cases);
+
+    let cases_dir = dir.join("cases");
+    std::fs::create_dir_all(&cases_dir).unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+    for c in cases {
+        let wire = std::fs::read_to_string(reports.join(format!("cases/{c}/wire.jsonl"))).unwrap();
+        assert!(
+            wire.contains("visitor.say") || wire.contains("\\\"jsonrpc\\\""),
+            "the live wire is JSON-RPC: {wire}"
+        );
+        let recording = jodo_mock::recording::Recording::read(&wire, &rpc).unwrap();
+        let scenario = dir.join(format!("recorded-{c}.yaml"));
+        let doc = recording.to_scenario(&format!("recorded-{c}"), "replay");
+        std::fs::write(&scenario, jodo_contract::yaml::to_text(&doc)).unwrap();
+        let case = std::fs::read_to_string(source.join(format!("{c}.yaml"))).unwrap();
+        let case = case.replace(
+            "\nscenario: allocated\n",
+            &format!("\nscenario: {}\n", scenario.display()),
+        );
+        assert!(case.contains("recorded-"), "{c} runs on allocated");
+        std::fs::write(cases_dir.join(format!("{c}.yaml")), case).unwrap();
+    }
+    s.mock.shutdown().await;
+    let offline = dir.join("offline");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_jodo-conformance"))
+            .args(["run", "--dialect", "jsonrpc-2", "--cases"])
+            .arg(&cases_dir)
+            .arg("--report-dir")
+            .arg(&offline)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 passed"), "{stderr}");
+}

@@ -369,15 +369,20 @@ fn record_to_scenario(args: &RecordArgs, schemas: &Contract) -> anyhow::Result<E
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
         None => std::io::stdout().write_all(yaml.as_bytes())?,
     }
-    let skipped = if recording.skipped > 0 {
-        format!(
+    let mut skipped = String::new();
+    if recording.skipped > 0 {
+        skipped.push_str(&format!(
             "; {} frame(s) that are not {}'s were left out",
             recording.skipped,
             dialect.name()
-        )
-    } else {
-        String::new()
-    };
+        ));
+    }
+    if recording.outside > 0 {
+        skipped.push_str(&format!(
+            "; {} frame(s) outside the session (before its welcome, or of a later session) were left out",
+            recording.outside
+        ));
+    }
     eprintln!(
         "scenario {name}: {client} visitor frame(s), {events} server event(s){skipped}{}",
         args.out

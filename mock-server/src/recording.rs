@@ -82,6 +82,12 @@ pub struct Recording {
     server_ids: Vec<String>,
     /// Frames that did not decode in the dialect (acks are not counted).
     pub skipped: usize,
+    /// Frames outside the session: before its welcome (the tail of an
+    /// earlier socket, which a proxy's record of a case can hold) or from
+    /// a later session's welcome on.
+    pub outside: usize,
+    opened: bool,
+    closed: bool,
 }
 
 /// Timing is kept only from records whose clock is finer than a second
@@ -137,8 +143,10 @@ impl Recording {
                         }
                     };
                     if let Some(step) = (!client).then(|| note_step(frame)).flatten() {
-                        rec.entries.push(Entry::Server(step));
-                        times.push(None);
+                        if rec.within() {
+                            rec.entries.push(Entry::Server(step));
+                            times.push(None);
+                        }
                         continue;
                     }
                     // The transcript keeps the kit's frames, whatever the
@@ -163,8 +171,10 @@ impl Recording {
                 continue;
             }
             if let Some(step) = (!client).then(|| note_step(&note)).flatten() {
-                rec.entries.push(Entry::Server(step));
-                times.push(at);
+                if rec.within() {
+                    rec.entries.push(Entry::Server(step));
+                    times.push(at);
+                }
                 continue;
             }
             match dialect.decode(&text) {
@@ -191,9 +201,26 @@ impl Recording {
         Ok(rec)
     }
 
+    /// Whether what comes now belongs to the recorded session.
+    fn within(&mut self) -> bool {
+        let inside = self.opened && !self.closed;
+        if !inside {
+            self.outside += 1;
+        }
+        inside
+    }
+
     /// Takes a kit frame; how many entries it became.
     fn push_frame(&mut self, client: bool, frame: Value, frames: &mut usize) -> usize {
         *frames += 1;
+        if !client && frame["kind"] == "welcome" && frame["data"]["resumed"] != json!(true) {
+            // A session starts with a welcome; a second one is another session.
+            self.closed |= self.opened;
+            self.opened = true;
+        }
+        if !self.within() {
+            return 0;
+        }
         if client {
             self.entries.push(Entry::Client(frame));
             return 1;
@@ -449,6 +476,8 @@ mod tests {
         };
         let lines = [
             json!({"type": "request", "at_ms": 0, "id": 1, "method": "PUT", "url": "https://x", "jodo": true, "headers": []}).to_string(),
+            // The tail of an earlier socket, before this session's welcome.
+            frame("in", 5, json!({"jsonrpc": "2.0", "method": "agent.event", "params": {"n": 9, "ref": "old9", "channel": "chat", "type": "typing", "body": {"msg": "m"}}})),
             frame("in", 10, json!({"jsonrpc": "2.0", "method": "conversation.ready", "params": {"n": 1, "ref": "s1", "body": {"systemcallid": "9"}}})),
             frame("in", 12, json!({"jsonrpc": "2.0", "method": "agent.event", "params": {"n": 2, "ref": "s2", "channel": "session", "type": "allocated", "body": {"status": 1001, "msg": "Session Connected"}}})),
             frame("in", 312, json!({"jsonrpc": "2.0", "method": "agent.event", "params": {"n": 3, "ref": "s3", "channel": "chat", "type": "typing", "body": {}}})),
@@ -456,9 +485,17 @@ mod tests {
             frame("in", 900, json!({"jsonrpc": "2.0", "method": "conversation.ready", "params": {"n": 4, "ref": "s4", "body": {"resumed": true}}})),
             frame("in", 901, json!({"jsonrpc": "2.0", "method": "agent.event", "params": {"n": 5, "ref": "s5", "channel": "session", "type": "allocated", "body": {"status": 26, "msg": "Session Connected"}}})),
             frame("in", 902, json!({"not": "a frame"})),
+            // A later session.
+            frame("in", 950, json!({"jsonrpc": "2.0", "method": "conversation.ready", "params": {"n": 1, "ref": "t1", "body": {}}})),
+            frame("in", 951, json!({"jsonrpc": "2.0", "method": "agent.event", "params": {"n": 2, "ref": "t2", "channel": "chat", "type": "typing", "body": {"msg": "m"}}})),
         ];
         let rec = Recording::read(&lines.join("\n"), &rpc).unwrap();
         assert_eq!(rec.skipped, 1);
+        assert_eq!(
+            rec.outside, 3,
+            "the earlier socket's frame and the later session"
+        );
+        assert_eq!(rec.counts(), (0, 3));
         let sc = rec.to_scenario("r", "s");
         let on = &sc["states"]["step-000"]["on"];
         assert_eq!(on[0]["when"], "opened");
