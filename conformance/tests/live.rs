@@ -28,11 +28,16 @@ struct Staging {
 }
 
 async fn staging(dir: &Path) -> Staging {
+    staging_with(dir, |config| config).await
+}
+
+/// The same, its configuration changed by `tweak` first.
+async fn staging_with(dir: &Path, tweak: impl FnOnce(MockConfig) -> MockConfig) -> Staging {
     let contract = Arc::new(Contract::embedded().unwrap());
     let config = MockConfig::local(contract).unwrap();
     let ca = dir.join("staging.der");
     std::fs::write(&ca, config.tls.certificate_der()).unwrap();
-    let mock = MockServer::start_local(config).await.unwrap();
+    let mock = MockServer::start_local(tweak(config)).await.unwrap();
     let page_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -371,36 +376,14 @@ async fn an_upstream_that_cannot_be_used_is_refused_before_anything_runs() {
 async fn a_session_recorded_live_in_another_dialect_replays_offline() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let contract = Arc::new(Contract::embedded().unwrap());
+    let contract = Contract::embedded().unwrap();
     let rpc = Arc::new(jodo_contract::dialect::Dialect::load("jsonrpc-2", &contract).unwrap());
-    let config = MockConfig::local(contract.clone()).unwrap();
-    let ca = dir.join("staging.der");
-    std::fs::write(&ca, config.tls.certificate_der()).unwrap();
-    let mock = MockServer::start_local(MockConfig {
+    let s = staging_with(dir, |config| MockConfig {
         widget: jodo_mock::WidgetBuild::reference().speaking(&rpc).unwrap(),
         dialect: rpc.clone(),
         ..config
     })
-    .await
-    .unwrap();
-    let page_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    mock.admit(
-        format!("http://127.0.0.1:{page_port}"),
-        Some(jodo_mock::gateway::KeyPair {
-            akey: AKEY.into(),
-            skey: SKEY.into(),
-            limits: jodo_mock::gateway::Limits::default(),
-        }),
-    );
-    let s = Staging {
-        mock,
-        ca,
-        page_port,
-    };
+    .await;
     let cases = ["chat-length-codes", "document-send"];
     let mut args = upstream_args(&s);
     for c in cases {

@@ -356,7 +356,7 @@ pub fn asyncapi(catalog: &Catalog) -> Value {
         },
         "channels": {
             "session": {
-                "address": "/jodowidgetapi/v2/ws",
+                "address": kit_channel_path(),
                 "title": "A visitor session",
                 "description": "Opened with the single-use token from the session API (?token=...). JSON text frames in both directions, each with a per-direction seq and a unique messageid.",
                 "messages": channel_messages,
@@ -382,6 +382,15 @@ pub fn asyncapi(catalog: &Catalog) -> Value {
 
 /// Keeps only the definitions a document refers to, directly or through
 /// other definitions, so each generated file carries what it uses.
+/// The kit's channel path, from the one file that says it: the built-in
+/// dialect `jodo-kit-1`.
+fn kit_channel_path() -> String {
+    crate::bundle::text("dialects/jodo-kit-1.yaml")
+        .and_then(|text| crate::yaml::from_str::<crate::dialect::DialectFile>(text).ok())
+        .map(|d| d.channel.path)
+        .unwrap_or_default()
+}
+
 fn prune_defs(mut doc: Value) -> Value {
     let Some(defs) = doc.get("$defs").and_then(Value::as_object).cloned() else {
         return doc;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Harness, Socket, harness_with};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use jodo_contract::dialect::Dialect;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -24,19 +24,22 @@ async fn rpc_mock() -> Harness {
     .await
 }
 
-/// The next frame, as JSON-RPC text.
+/// The next frame, which is JSON-RPC.
 async fn next(socket: &mut Socket) -> Value {
-    let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .expect("a frame within 5 s")
-        .expect("the channel is open")
-        .unwrap();
-    let Message::Text(text) = message else {
-        panic!("expected a text frame, got {message:?}");
-    };
-    let frame: Value = serde_json::from_str(&text).unwrap();
+    let frame = common::next_json(socket).await;
     assert_eq!(frame["jsonrpc"], "2.0", "{frame}");
     frame
+}
+
+/// A session API request in the dialect's method and path.
+async fn put(h: &Harness, body: &Value) -> (u16, String) {
+    h.https(
+        "PUT",
+        "/rpc/v2/conversation",
+        Some("https://host.test"),
+        body.to_string().as_bytes(),
+    )
+    .await
 }
 
 async fn send(socket: &mut Socket, frame: Value) {
@@ -46,14 +49,7 @@ async fn send(socket: &mut Socket, frame: Value) {
 async fn create(h: &Harness) -> Value {
     let body = json!({"credentials": {"app": "jodo-dev-akey", "secret": "jodo-dev-skey"},
                       "visitor": {"name": "Satej"}, "client": {"version": "2.0.0"}});
-    let (status, text) = h
-        .https(
-            "PUT",
-            "/rpc/v2/conversation",
-            Some("https://host.test"),
-            body.to_string().as_bytes(),
-        )
-        .await;
+    let (status, text) = put(h, &body).await;
     assert_eq!(status, 201, "{text}");
     serde_json::from_str(&text).unwrap()
 }
@@ -183,14 +179,7 @@ async fn the_session_api_sits_and_answers_where_the_dialect_says() {
     assert_eq!(status, 405, "the dialect's method is PUT");
     // A problem is named at the place the client wrote it.
     let body = json!({"credentials": {"app": 7, "secret": "jodo-dev-skey"}});
-    let (status, text) = h
-        .https(
-            "PUT",
-            "/rpc/v2/conversation",
-            Some("https://host.test"),
-            body.to_string().as_bytes(),
-        )
-        .await;
+    let (status, text) = put(&h, &body).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("/credentials/app"), "{text}");
     // The upgrade asks for the dialect's query names.

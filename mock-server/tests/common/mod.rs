@@ -211,18 +211,23 @@ impl Harness {
 
     /// The next server frame, checked against its wire schema.
     pub async fn next(&self, socket: &mut Socket) -> Value {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the channel is open")
-            .unwrap();
-        let Message::Text(text) = message else {
-            panic!("expected a text frame, got {message:?}");
-        };
-        let frame: Value = serde_json::from_str(&text).unwrap();
+        let frame = next_json(socket).await;
         assert_eq!(self.schemas.validate_frame(&frame), vec![], "{frame}");
         frame
     }
+}
+
+/// The next text message, as JSON (in whatever dialect the mock speaks).
+pub async fn next_json(socket: &mut Socket) -> Value {
+    let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .expect("a frame within 5 s")
+        .expect("the channel is open")
+        .unwrap();
+    let Message::Text(text) = message else {
+        panic!("expected a text frame, got {message:?}");
+    };
+    serde_json::from_str(&text).unwrap()
 }
 
 pub fn client_frame(kind: &str, seq: u64, id: &str, data: Value) -> Message {
