@@ -61,6 +61,55 @@ impl Driver {
         .await
     }
 
+    /// Starts WebKitWebDriver, which takes a port but does not report one:
+    /// a free port is chosen, and the driver is ready when it answers
+    /// `/status` there.
+    ///
+    /// # Errors
+    /// [`BrowserError::Missing`] when the driver is not installed,
+    /// [`BrowserError::DriverStart`] when it does not come up.
+    pub async fn webkitdriver(tmpdir: &Path, display: &str) -> Result<Self, BrowserError> {
+        let name = "WebKitWebDriver";
+        let binary = find_on_path(name).ok_or(BrowserError::Missing {
+            what: "webkit2gtk-driver",
+        })?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| BrowserError::DriverStart(format!("no free port: {e}")))?
+            .port();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .arg("--host=127.0.0.1")
+            .env("DISPLAY", display)
+            .env("TMPDIR", tmpdir)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                BrowserError::DriverStart(format!("cannot run {}: {e}", binary.display()))
+            })?;
+        let group = ProcessGroup::of(child)
+            .ok_or_else(|| BrowserError::DriverStart(format!("{name} exited at once")))?;
+        let mut driver = Self { group, port };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::time::Instant::now() < deadline {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(driver);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        driver.kill();
+        Err(BrowserError::DriverStart(format!(
+            "{name} did not listen on port {port} within 20 s"
+        )))
+    }
+
     /// Starts a driver and waits (at most 20 s) until it logs its port
     /// after `marker`, on stdout or stderr. Browser profiles and temporary
     /// files go under `tmpdir`.

@@ -5,7 +5,7 @@
 pub enum BrowserError {
     /// A program is not installed.
     #[error(
-        "{what} is not installed; scripts/install-deps installs it (chromium and chromium-driver, firefox-esr from apt; geckodriver with `cargo install geckodriver --locked`)"
+        "{what} is not installed; scripts/install-deps installs it (chromium and chromium-driver, firefox-esr, webkit2gtk-driver and xvfb from apt; geckodriver with `cargo install geckodriver --locked`)"
     )]
     Missing {
         /// The missing program.

@@ -18,6 +18,21 @@ pub enum BrowserKind {
     Chromium,
     /// Debian's firefox-esr through geckodriver.
     Firefox,
+    /// WebKitGTK's MiniBrowser through WebKitWebDriver (Debian's
+    /// webkit2gtk-driver), on a virtual display: it has no headless mode.
+    /// The engine of Safari, which many of a chat widget's visitors use.
+    Webkit,
+}
+
+impl BrowserKind {
+    /// Its name in reports and messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+            BrowserKind::Webkit => "webkit",
+        }
+    }
 }
 
 /// How to get a browser.
@@ -38,6 +53,9 @@ pub struct BrowserOptions {
 /// Where Debian puts Firefox ESR's real binary (`/usr/bin/firefox-esr` is
 /// a wrapper script geckodriver cannot always manage).
 const FIREFOX_BINARY: &str = "/usr/lib/firefox-esr/firefox-esr";
+
+/// WebKitGTK's small browser, which WebKitWebDriver drives.
+const MINIBROWSER_BINARY: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 
 /// A browser session plus the processes and files it needs; [`Browser::shutdown`]
 /// (or drop) leaves nothing behind.
@@ -91,6 +109,22 @@ impl Browser {
                 let driver =
                     Driver::geckodriver(tmp.path(), display.as_ref().map(|d| d.name()).as_deref())
                         .await?;
+                let url = driver.url();
+                (Some(driver), url)
+            }
+            (None, BrowserKind::Webkit) => {
+                if !std::path::Path::new(MINIBROWSER_BINARY).is_file() {
+                    return Err(BrowserError::Missing {
+                        what: "webkit2gtk-driver",
+                    });
+                }
+                if options.bidi {
+                    // Asked before anything starts: WebKitWebDriver has none.
+                    return Err(BrowserError::Bidi(BidiError::Unsupported));
+                }
+                let screen = VirtualDisplay::start().await?;
+                let driver = Driver::webkitdriver(tmp.path(), &screen.name()).await?;
+                display = Some(screen);
                 let url = driver.url();
                 (Some(driver), url)
             }
@@ -157,6 +191,17 @@ impl Browser {
                     firefox["prefs"]["network.proxy.no_proxies_on"] = json!("");
                 }
                 caps.insert("moz:firefoxOptions".into(), firefox);
+            }
+            BrowserKind::Webkit => {
+                caps.insert("browserName".into(), json!("MiniBrowser"));
+                // Mock capture devices stand in for a camera and a
+                // microphone, as the fake devices do in the other two.
+                caps.insert(
+                    "webkitgtk:browserOptions".into(),
+                    json!({"binary": MINIBROWSER_BINARY, "args": [
+                        "--automation", "--enable-mock-capture-devices=true",
+                        "--enable-media-stream=true"]}),
+                );
             }
         }
         let connector = ClientBuilder::rustls().map_err(|e| BrowserError::Session {

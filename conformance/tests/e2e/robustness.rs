@@ -14,7 +14,7 @@ fn ctrl_c_stops_the_run_writes_what_finished_and_leaves_no_process() {
     // needs no session and finishes.
     let widget = mutant(
         dir.path(),
-        "global.fetch(base + SESSIONS_PATH, {",
+        "global.fetch(base + wire.sessionsPath(), {",
         "new Promise(function () {}).then(function () {}, {",
     );
     let reports = dir.path().join("r");

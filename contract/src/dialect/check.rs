@@ -185,64 +185,74 @@ pub(crate) fn compile(file: DialectFile, schemas: &Contract) -> Result<Dialect, 
             by_name.insert(name.clone(), kind.to_owned());
         }
         let (known, open) = data_fields(kind);
-        let mut fields = Vec::new();
-        let mut kind_places = places.clone();
-        for (field, text) in &entry.fields {
-            if !known.contains(field) {
-                problems.push(format!(
-                    "at {at}/fields/{field}: the kit's {kind} frame has no data field {field:?} (it has: {})",
-                    if known.is_empty() { "none".into() } else { known.join(", ") }
-                ));
-            }
-            let p = ptr(text);
-            kind_places.push((format!("{at}/fields/{field}"), p.clone()));
-            fields.push((field.clone(), p));
-        }
-        overlaps(&kind_places[places.len()..], &mut problems);
-        for (label, p) in &kind_places[places.len()..] {
-            if let Some((at_env, _)) = places.iter().find(|(_, q)| q.overlaps(p)) {
-                problems.push(format!(
-                    "at {label}: {} overlaps the place of {at_env}",
-                    p.as_str()
-                ));
-            }
-        }
-        let mut template = Value::Object(file.template.clone());
-        if let Some(own) = &entry.template {
-            for leaf in leaves(&Value::Object(own.clone())) {
-                let p = ptr(&leaf);
-                if let Some((label, q)) = kind_places.iter().find(|(_, q)| q.overlaps(&p)) {
-                    problems.push(format!(
-                        "at {at}/template{leaf}: a fixed member where {label} puts {}",
-                        q.as_str()
-                    ));
-                }
-                if let Some(v) = p.get(&Value::Object(own.clone())) {
-                    p.set(&mut template, v.clone());
-                }
-            }
-        }
-        if envelope.data.is_none() {
-            let at = if file.frames.contains_key(kind) {
-                at.as_str()
-            } else {
-                "/envelope"
-            };
-            let unplaced: Vec<&String> = known
-                .iter()
-                .filter(|f| !entry.fields.contains_key(*f))
-                .collect();
-            if !unplaced.is_empty() || open {
-                problems.push(format!(
-                    "at {at}: with no envelope.data, {} of the {kind} frame {} nowhere to go; place {} by fields or add envelope.data",
-                    if open { "the data fields beyond its list".to_owned() } else { format!("{unplaced:?}") },
-                    if unplaced.len() == 1 && !open { "has" } else { "have" },
-                    if open { "them" } else { "each" },
-                ));
-            }
-        }
+        let (fields, template) = place_fields(
+            &Placing {
+                at: &at,
+                what: &format!("the kit's {kind} frame"),
+                known: &known,
+                open,
+                in_file: file.frames.contains_key(kind),
+            },
+            &entry,
+            &file,
+            &places,
+            envelope.data.is_none(),
+            &mut problems,
+        );
         kinds.insert(
             kind.to_owned(),
+            Kind {
+                name,
+                fields,
+                template,
+            },
+        );
+    }
+
+    // Server events with frames of their own.
+    let mut events = BTreeMap::new();
+    let mut event_by_name: HashMap<String, String> = HashMap::new();
+    for (key, entry) in &file.events {
+        let at = format!("/events/{}", key.replace('~', "~0").replace('/', "~1"));
+        let server = key
+            .split_once('/')
+            .and_then(|(m, e)| schemas.catalog().event(m, e))
+            .filter(|e| e.source.contains(&crate::catalog::Source::Server));
+        let Some(event) = server else {
+            problems.push(format!(
+                "at {at}: {key:?} is not a server event of the catalogue (media/eventtype, as chat/messagereceived)"
+            ));
+            continue;
+        };
+        let Some(name) = entry.name.clone() else {
+            problems.push(format!(
+                "at {at}: an event with a frame of its own needs a name"
+            ));
+            continue;
+        };
+        if let Some(first) = by_name.get(&name).or_else(|| event_by_name.get(&name)) {
+            problems.push(format!(
+                "at {at}/name: the wire name {name:?} is already {first}'s: a receiver could not tell them apart"
+            ));
+        }
+        event_by_name.insert(name.clone(), key.clone());
+        let known = event_fields(event);
+        let (fields, template) = place_fields(
+            &Placing {
+                at: &at,
+                what: &format!("the catalogue's {key} event"),
+                known: &known,
+                open: false,
+                in_file: true,
+            },
+            entry,
+            &file,
+            &places,
+            envelope.data.is_none(),
+            &mut problems,
+        );
+        events.insert(
+            key.clone(),
             Kind {
                 name,
                 fields,
@@ -258,7 +268,7 @@ pub(crate) fn compile(file: DialectFile, schemas: &Contract) -> Result<Dialect, 
         widget: a.widget,
     });
     if let Some(a) = &acks {
-        if let Some(kind) = by_name.get(&a.name) {
+        if let Some(kind) = by_name.get(&a.name).or_else(|| event_by_name.get(&a.name)) {
             problems.push(format!(
                 "at /acks/name: the wire name {:?} is already {kind}'s",
                 a.name
@@ -296,12 +306,117 @@ pub(crate) fn compile(file: DialectFile, schemas: &Contract) -> Result<Dialect, 
         envelope,
         kinds,
         by_name,
+        events,
+        event_by_name,
         acks,
         schema,
         identity,
     };
     round_trips(&dialect, schemas)?;
     Ok(dialect)
+}
+
+/// What an entry of `frames` or `events` is checked against.
+struct Placing<'a> {
+    /// Its pointer in the file.
+    at: &'a str,
+    /// What it describes, for messages.
+    what: &'a str,
+    /// The data fields it may place.
+    known: &'a [String],
+    /// Whether the data takes fields beyond them.
+    open: bool,
+    /// Whether the file has the entry (else problems point at the envelope).
+    in_file: bool,
+}
+
+/// An entry's field places and fixed members, checked: fields that exist,
+/// places that overlap nothing, fixed members where no field goes, and
+/// somewhere for every field when there is no data object.
+fn place_fields(
+    p: &Placing<'_>,
+    entry: &super::FrameFile,
+    file: &DialectFile,
+    places: &[(String, Pointer)],
+    no_data: bool,
+    problems: &mut Vec<String>,
+) -> (Vec<(String, Pointer)>, Value) {
+    let ptr = |text: &str| Pointer::parse(text).expect("the dialect schema allows pointers only");
+    let at = p.at;
+    let mut fields = Vec::new();
+    let mut own_places: Vec<(String, Pointer)> = Vec::new();
+    for (field, text) in &entry.fields {
+        if !p.known.contains(field) {
+            problems.push(format!(
+                "at {at}/fields/{field}: {} has no data field {field:?} (it has: {})",
+                p.what,
+                if p.known.is_empty() {
+                    "none".into()
+                } else {
+                    p.known.join(", ")
+                }
+            ));
+        }
+        let q = ptr(text);
+        own_places.push((format!("{at}/fields/{field}"), q.clone()));
+        fields.push((field.clone(), q));
+    }
+    overlaps(&own_places, problems);
+    for (label, q) in &own_places {
+        if let Some((at_env, _)) = places.iter().find(|(_, r)| r.overlaps(q)) {
+            problems.push(format!(
+                "at {label}: {} overlaps the place of {at_env}",
+                q.as_str()
+            ));
+        }
+    }
+    let mut template = Value::Object(file.template.clone());
+    if let Some(own) = &entry.template {
+        let all: Vec<&(String, Pointer)> = places.iter().chain(own_places.iter()).collect();
+        for leaf in leaves(&Value::Object(own.clone())) {
+            let q = ptr(&leaf);
+            if let Some((label, r)) = all.iter().find(|(_, r)| r.overlaps(&q)) {
+                problems.push(format!(
+                    "at {at}/template{leaf}: a fixed member where {label} puts {}",
+                    r.as_str()
+                ));
+            }
+            if let Some(v) = q.get(&Value::Object(own.clone())) {
+                q.set(&mut template, v.clone());
+            }
+        }
+    }
+    if no_data {
+        let at = if p.in_file { at } else { "/envelope" };
+        let unplaced: Vec<&String> = p
+            .known
+            .iter()
+            .filter(|f| !entry.fields.contains_key(*f))
+            .collect();
+        if !unplaced.is_empty() || p.open {
+            problems.push(format!(
+                "at {at}: with no envelope.data, {} of {} {} nowhere to go; place {} by fields or add envelope.data",
+                if p.open { "the data fields beyond its list".to_owned() } else { format!("{unplaced:?}") },
+                p.what,
+                if unplaced.len() == 1 && !p.open { "has" } else { "have" },
+                if p.open { "them" } else { "each" },
+            ));
+        }
+    }
+    (fields, template)
+}
+
+/// The payload fields of a server event an own frame may place (media and
+/// eventtype too: the name implies them unless a field places them).
+fn event_fields(event: &crate::catalog::EventEntry) -> Vec<String> {
+    crate::bundle::text(&crate::generate::server_event_path(event))
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|v| {
+            v.get("properties")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+        })
+        .unwrap_or_default()
 }
 
 fn overlaps(places: &[(String, Pointer)], problems: &mut Vec<String>) {
@@ -319,13 +434,30 @@ fn overlaps(places: &[(String, Pointer)], problems: &mut Vec<String>) {
 /// and must read back as it was.
 fn round_trips(dialect: &Dialect, schemas: &Contract) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    for kind in schemas.frame_kinds() {
+    let kinds = schemas.frame_kinds().map(|kind| {
         let at = if dialect.file.frames.contains_key(kind) {
             format!("/frames/{kind}")
         } else {
             "/envelope".to_owned()
         };
-        let frame = sample(kind);
+        (kind.to_owned(), at, sample(kind))
+    });
+    let events = dialect.file.events.keys().filter_map(|key| {
+        let (media, eventtype) = key.split_once('/')?;
+        let event = schemas.catalog().event(media, eventtype)?;
+        let mut data = Map::new();
+        for field in event_fields(event) {
+            let schema = crate::bundle::text(&crate::generate::server_event_path(event))
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                .and_then(|v| v.pointer(&format!("/properties/{field}")).cloned())
+                .unwrap_or(Value::Null);
+            data.insert(field, placeholder(&schema));
+        }
+        let at = format!("/events/{}", key.replace('~', "~0").replace('/', "~1"));
+        let frame = json!({"kind": "event", "seq": 1, "messageid": "m1", "ts": "2026-01-01T00:00:00Z", "data": data});
+        Some((key.clone(), at, frame))
+    });
+    for (kind, at, frame) in kinds.chain(events) {
         let text = dialect.encode_frame(&frame);
         if let Some(schema) = &dialect.schema {
             let wire: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -374,6 +506,7 @@ fn is_identity(file: &DialectFile, kinds: &BTreeMap<String, Kind>) -> bool {
         && e.ts.as_deref() == Some("/ts")
         && e.data.as_deref() == Some("/data")
         && file.template.is_empty()
+        && file.events.is_empty()
         && file.acks.is_none()
         && file.schema.is_none()
         && kinds
@@ -506,8 +639,25 @@ mod tests {
         let err = problems(&format!(
             "{BASE}envelope: {{kind: /k, seq: /n, messageid: /id}}\n"
         ));
-        assert!(err.contains("at /envelope: with no envelope.data, [\"text\"] of the chat.send frame has nowhere to go"), "{err}");
-        assert!(err.contains("at /envelope: with no envelope.data, the data fields beyond its list of the event frame have nowhere to go"), "{err}");
+        assert!(err.contains("at /envelope: with no envelope.data, [\"text\"] of the kit's chat.send frame has nowhere to go"), "{err}");
+        assert!(err.contains("at /envelope: with no envelope.data, the data fields beyond its list of the kit's event frame have nowhere to go"), "{err}");
+    }
+
+    #[test]
+    fn an_event_frame_of_its_own_names_a_server_event_and_its_fields() {
+        let env = "envelope: {kind: /k, seq: /n, messageid: /id, data: /d}\n";
+        let err = problems(&format!(
+            "{BASE}{env}events:\n  chat/nosuch: {{name: a}}\n  chat/messagesent: {{name: b}}\n  chat/messagereceived:\n    name: welcome\n    fields: {{text: /t}}\n"
+        ));
+        assert!(err.contains("line 10, at /events/chat~1nosuch: \"chat/nosuch\" is not a server event of the catalogue"), "{err}");
+        assert!(
+            err.contains(
+                "at /events/chat~1messagesent: \"chat/messagesent\" is not a server event"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("line 13, at /events/chat~1messagereceived/name: the wire name \"welcome\" is already welcome's"), "{err}");
+        assert!(err.contains("at /events/chat~1messagereceived/fields/text: the catalogue's chat/messagereceived event has no data field \"text\""), "{err}");
     }
 
     #[test]

@@ -67,7 +67,13 @@ impl Dialect {
                 ))),
             };
         }
-        let kind = self.by_name.get(&name).cloned().unwrap_or(name);
+        // A server event with a frame of its own is an `event` whose media
+        // and eventtype the name implies.
+        let own_event = self.event_by_name.get(&name);
+        let kind = match own_event {
+            Some(_) => "event".to_owned(),
+            None => self.by_name.get(&name).cloned().unwrap_or(name),
+        };
         let mut frame = Map::new();
         frame.insert("kind".into(), Value::String(kind.clone()));
         for (field, at) in [("seq", &env.seq), ("messageid", &env.messageid)] {
@@ -88,7 +94,11 @@ impl Dialect {
         }
         // Fields first: a field placed inside the data object is not data.
         let mut placed = Map::new();
-        if let Some(k) = self.kinds.get(&kind) {
+        let entry = match own_event {
+            Some(key) => self.events.get(key),
+            None => self.kinds.get(&kind),
+        };
+        if let Some(k) = entry {
             for (field, at) in &k.fields {
                 if let Some(v) = at.take(&mut wire) {
                     placed.insert(field.clone(), v);
@@ -106,6 +116,10 @@ impl Dialect {
             None => Map::new(),
         };
         data.extend(placed);
+        if let Some((media, eventtype)) = own_event.and_then(|key| key.split_once('/')) {
+            data.entry("media").or_insert_with(|| json!(media));
+            data.entry("eventtype").or_insert_with(|| json!(eventtype));
+        }
         frame.insert("data".into(), Value::Object(data));
         Ok(Inbound::Frame(Value::Object(frame)))
     }
@@ -123,7 +137,25 @@ impl Dialect {
             _ => Map::new(),
         };
         let fallback;
-        let k = match self.kinds.get(kind) {
+        let own_event = (kind == "event")
+            .then(|| {
+                let key = format!(
+                    "{}/{}",
+                    data.get("media").and_then(Value::as_str)?,
+                    data.get("eventtype").and_then(Value::as_str)?
+                );
+                self.events.get(&key)
+            })
+            .flatten();
+        if let Some(k) = own_event {
+            // The name says which event it is, unless a field places them.
+            for implied in ["media", "eventtype"] {
+                if !k.fields.iter().any(|(f, _)| f == implied) {
+                    data.remove(implied);
+                }
+            }
+        }
+        let k = match own_event.or_else(|| self.kinds.get(kind)) {
             Some(k) => k,
             None => {
                 fallback = Kind {
@@ -246,15 +278,25 @@ mod tests {
             3,
             "s9",
             "2026-12-04T00:00:00Z",
-            r#"{"media":"chat","eventtype":"messagereceived","msg":"hi","status":1003}"#,
+            r#"{"media":"chat","eventtype":"messagedeliveredack","refmessageid":"w1","status":1003}"#,
         );
         let wire: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             wire,
             json!({"jsonrpc": "2.0", "method": "agent.event", "params": {
             "n": 3, "ref": "s9", "sent": "2026-12-04T00:00:00Z", "channel": "chat",
-            "type": "messagereceived", "body": {"msg": "hi", "status": 1003}}})
+            "type": "messagedeliveredack", "body": {"refmessageid": "w1", "status": 1003}}})
         );
+        // An event with a method of its own: the name says which it is.
+        let kit = json!({"kind": "event", "seq": 4, "messageid": "s10", "ts": "t",
+                         "data": {"media": "chat", "eventtype": "messagereceived", "msg": "hi"}});
+        let text = d.encode_frame(&kit);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({"jsonrpc": "2.0", "method": "agent.says", "params": {
+                "n": 4, "ref": "s10", "sent": "t", "text": "hi", "body": {}}})
+        );
+        assert_eq!(d.decode(&text).unwrap(), Inbound::Frame(kit));
         let visitor = r#"{"jsonrpc":"2.0","method":"visitor.say","params":{"n":1,"ref":"w1","text":"Hello","body":{}}}"#;
         assert_eq!(
             d.decode(visitor).unwrap(),

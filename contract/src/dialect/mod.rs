@@ -56,6 +56,11 @@ pub struct DialectFile {
     /// Per kit frame kind: its wire name and field places.
     #[serde(default)]
     pub frames: BTreeMap<String, FrameFile>,
+    /// Server events with a frame of their own (`media/eventtype` → its
+    /// wire name, field places and fixed members): a protocol that names
+    /// each event, where the kit sends them all as `event` frames.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, FrameFile>,
     /// Acknowledgement frames, if the protocol has them.
     #[serde(default)]
     pub acks: Option<AcksFile>,
@@ -167,6 +172,10 @@ pub struct Dialect {
     pub(crate) kinds: BTreeMap<String, Kind>,
     /// Kit kind by wire name.
     pub(crate) by_name: HashMap<String, String>,
+    /// Server events with frames of their own, by `media/eventtype`, and
+    /// the key of each by its wire name.
+    pub(crate) events: BTreeMap<String, Kind>,
+    pub(crate) event_by_name: HashMap<String, String>,
     pub(crate) acks: Option<Acks>,
     pub(crate) schema: Option<jsonschema::Validator>,
     identity: bool,
