@@ -154,7 +154,9 @@ pub struct RunArgs {
     /// is replaced, and the run goes on.
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
-    /// Browser: chromium (chromium + chromium-driver) or firefox (firefox-esr + geckodriver).
+    /// Browser: chromium (chromium + chromium-driver), firefox (firefox-esr +
+    /// geckodriver) or webkit (WebKitGTK's MiniBrowser + WebKitWebDriver, on
+    /// Xvfb; Safari's engine).
     #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
     pub browser: BrowserKind,
     /// Use this WebDriver endpoint (e.g. a Selenium Grid) instead of a local driver.
@@ -248,7 +250,8 @@ pub struct CertifyArgs {
     /// all of them by default, so every event reaches the page.
     #[arg(long, value_name = "TEXT")]
     pub filter: Vec<String>,
-    /// Browser: chromium or firefox.
+    /// Browser: chromium or firefox (a page under certification gets the
+    /// probe over WebDriver BiDi, which WebKitWebDriver lacks).
     #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
     pub browser: BrowserKind,
     /// Contract profile events are checked in.
@@ -304,7 +307,7 @@ pub struct SelftestArgs {
     /// Where the reference build's reports, with the kill matrix, go.
     #[arg(long, value_name = "DIR", default_value = "reports/selftest")]
     pub report_dir: PathBuf,
-    /// Browser: chromium or firefox.
+    /// Browser: chromium, firefox or webkit.
     #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
     pub browser: BrowserKind,
     /// Run every case on every mutant for the complete kill matrix (slow:

@@ -17,7 +17,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,hudsucker=off".into()),
+                // WebKit puts the mock's IP address in TLS's server name, which
+                // rustls ignores with a warning per connection: noise here.
+                .unwrap_or_else(|_| "warn,hudsucker=off,rustls::msgs::handshake=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

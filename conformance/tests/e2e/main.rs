@@ -1,6 +1,7 @@
 //! End-to-end: the real mock, real TLS, real chromedriver and headless
-//! Chromium (and Firefox), the real widget build. Needs `chromium`,
-//! `chromium-driver`, `firefox-esr` and `geckodriver` (`.ci/run` installs them).
+//! Chromium (and Firefox and WebKitGTK), the real widget build. Needs `chromium`,
+//! `chromium-driver`, `firefox-esr`, `geckodriver`, `webkit2gtk-driver` and
+//! `xvfb` (`.ci/run` installs them).
 
 mod common;
 mod dialect;
@@ -10,3 +11,4 @@ mod robustness;
 mod run;
 mod selftest;
 mod verdicts;
+mod webkit;
