@@ -76,12 +76,32 @@ pub enum Command {
     /// could not be checked (unreadable, a JSON line cut short, no eventdata
     /// in it); then no report is written.
     CheckTrace(CheckTraceArgs),
+    /// Join the report folders of a suite's shards (`run --shard K/N` on a
+    /// CI matrix) into the report one run would have written: report.json,
+    /// report.html, junit.xml and the cases' wire files, with the same cases,
+    /// counts, coverage and verdict.
+    ///
+    /// Shards must have tested the same build in the same browser and
+    /// profile, and share no case. Exit codes: 0 every case ended as
+    /// expected, 1 otherwise, 2 the folders are not shards of one run.
+    Merge(MergeArgs),
     /// Print the catalogue of methods, events, status codes and external-data fields.
     Catalog {
         /// Print it as JSON instead of tables.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shards' report folders (each with its report.json).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged report goes; replaced whole, as `run` does.
+    #[arg(long, value_name = "DIR", default_value = "reports/merged")]
+    pub report_dir: PathBuf,
 }
 
 /// `validate`.

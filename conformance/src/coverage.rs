@@ -95,6 +95,33 @@ impl Coverage {
                 cases: by(&|c| c.rules.contains(&r.id)),
             });
         }
+        Self::from_entries(entries)
+    }
+
+    /// What several runs over shares of the cases exercised together:
+    /// each entry with the cases of every part (shards of one suite).
+    pub fn union<'a>(parts: impl IntoIterator<Item = &'a Coverage>) -> Self {
+        let mut entries: Vec<Entry> = Vec::new();
+        for part in parts {
+            for e in &part.entries {
+                match entries
+                    .iter_mut()
+                    .find(|x| x.kind == e.kind && x.id == e.id)
+                {
+                    Some(x) => {
+                        x.cases.extend(e.cases.iter().cloned());
+                        x.cases.sort();
+                        x.cases.dedup();
+                    }
+                    None => entries.push(e.clone()),
+                }
+            }
+        }
+        Self::from_entries(entries)
+    }
+
+    /// Counts and score of these entries.
+    fn from_entries(entries: Vec<Entry>) -> Self {
         let mut by_kind: BTreeMap<String, KindCount> = BTreeMap::new();
         for e in &entries {
             let k = by_kind.entry(e.kind.clone()).or_default();

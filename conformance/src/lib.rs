@@ -34,6 +34,7 @@ pub mod events;
 pub mod executor;
 pub mod known_results;
 pub mod live;
+pub mod merge;
 pub mod mutant;
 pub mod mutation;
 pub mod page;

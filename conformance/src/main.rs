@@ -42,6 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => runtime.block_on(commands::selftest::exec(args)),
         Command::Certify(args) => runtime.block_on(commands::certify::exec(args)),
         Command::CheckTrace(args) => commands::check_trace::exec(&args),
+        Command::Merge(args) => commands::merge::exec(&args),
         Command::Validate(args) => commands::inspect::validate(&args),
         Command::Coverage(args) => commands::inspect::coverage(&args),
         Command::Catalog { json } => commands::inspect::catalog(json),

@@ -4,6 +4,7 @@
 pub mod certify;
 pub mod check_trace;
 pub mod inspect;
+pub mod merge;
 pub mod run;
 pub mod selftest;
 

@@ -163,6 +163,112 @@ fn a_shard_runs_its_share_only() {
     assert!(bad.stderr.contains("K <= N"));
 }
 
+/// Shards merged: `merge` of shards 1/2 and 2/2 gives the report a single
+/// run of the same cases gives (cases, outcomes, counts, coverage,
+/// verdict), writes HTML and JUnit with it, and refuses folders that are
+/// not shards of one run.
+#[test]
+fn merged_shards_give_the_report_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique("merge");
+    let folder = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let run = |shard: Option<&str>, out: &str| {
+        let mut args = vec!["run", "--filter", "session-", "--filter", "chat-"];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let out = folder(out);
+        args.extend(["--report-dir", out.as_str()]);
+        let ran = run_cli(&marker, &args);
+        assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    };
+    run(None, "single");
+    run(Some("1/2"), "one");
+    run(Some("2/2"), "two");
+    let merged = run_cli(
+        &marker,
+        &[
+            "merge",
+            &folder("one"),
+            &folder("two"),
+            "--report-dir",
+            &folder("merged"),
+        ],
+    );
+    assert_eq!(merged.code, Some(0), "{}", merged.stderr);
+    let single = read_report(&dir.path().join("single"));
+    let joined = read_report(&dir.path().join("merged"));
+    let outcomes = |r: &RunReport| -> Vec<(String, Outcome)> {
+        r.cases.iter().map(|c| (c.id.clone(), c.outcome)).collect()
+    };
+    assert!(single.cases.len() >= 20, "{}", single.cases.len());
+    assert_eq!(outcomes(&joined), outcomes(&single));
+    assert_eq!(
+        serde_json::to_value(&joined.summary).unwrap(),
+        serde_json::to_value(&single.summary).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&joined.coverage).unwrap(),
+        serde_json::to_value(&single.coverage).unwrap()
+    );
+    assert_eq!(joined.widget.sha256, single.widget.sha256);
+    let junit = std::fs::read_to_string(dir.path().join("merged/junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), single.cases.len());
+    assert!(dir.path().join("merged/report.html").is_file());
+    // Not shards of one run: a shard twice, or another build.
+    let twice = run_cli(
+        &marker,
+        &[
+            "merge",
+            &folder("one"),
+            &folder("one"),
+            "--report-dir",
+            &folder("bad"),
+        ],
+    );
+    assert_eq!(twice.code, Some(2), "{}", twice.stderr);
+    assert!(twice.stderr.contains("is in both"), "{}", twice.stderr);
+    let other = mutant(
+        dir.path(),
+        "var VERSION = '2.0.0-ref.1';",
+        "var VERSION = '2.0.0-ref.2';",
+    );
+    let ran = run_cli(
+        &marker,
+        &[
+            "run",
+            "--filter",
+            "session-allocated",
+            "--widget",
+            other.to_str().unwrap(),
+            "--report-dir",
+            &folder("other"),
+        ],
+    );
+    assert_ne!(ran.code, Some(2), "{}", ran.stderr);
+    let mixed = run_cli(
+        &marker,
+        &[
+            "merge",
+            &folder("one"),
+            &folder("other"),
+            "--report-dir",
+            &folder("bad"),
+        ],
+    );
+    assert_eq!(mixed.code, Some(2), "{}", mixed.stderr);
+    assert!(
+        mixed.stderr.contains("the builds differ"),
+        "{}",
+        mixed.stderr
+    );
+    assert!(
+        !dir.path().join("bad").exists(),
+        "nothing written for a refused merge"
+    );
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+}
+
 /// An integrator's golden case: without a snapshot it fails and says how to
 /// make one; `--update-golden` writes it beside the case; then it passes.
 #[test]
