@@ -6,6 +6,7 @@
 mod common;
 mod dialect;
 mod firefox;
+mod grid;
 mod replay;
 mod robustness;
 mod run;
