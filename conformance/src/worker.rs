@@ -333,6 +333,7 @@ pub async fn run_one(
             }
         }
     };
+    let mut to_judge = None;
     match result {
         Ok(trace) if trace.stopped => {
             report.outcome = Outcome::Timeout;
@@ -349,7 +350,7 @@ pub async fn run_one(
             report.steps = trace.steps;
             report.probe = trace.probe;
         }
-        Ok(trace) => judge(&mut report, case, trace, ctx),
+        Ok(trace) => to_judge = Some(trace),
         Err(Ended::Timeout) => {
             unresponsive = true;
             report.outcome = Outcome::Timeout;
@@ -373,18 +374,23 @@ pub async fn run_one(
         }
     }
     report.duration_ms = duration_ms(started.elapsed());
-    report.overhead_ms = overhead_ms(&report);
     match setting.watch {
         Some(w) => w.end(&mut report).await,
         // No proxy watched: the backend's own record of the sessions.
         None => report.wire = backend.frames_since(sessions_before),
     }
+    // Judged with the wire at hand: what the server sent is what some
+    // values must equal.
+    if let Some(trace) = to_judge {
+        judge(&mut report, case, trace, ctx);
+    }
+    report.overhead_ms = overhead_ms(&report);
     (report, unresponsive)
 }
 
 /// The checks and the outcome of a case whose steps ran.
 fn judge(report: &mut CaseReport, case: &Case, trace: CaseTrace, ctx: &CheckContext<'_>) {
-    report.checks = checks::run_all(case, &trace, ctx);
+    report.checks = checks::run_all(case, &trace, &report.wire, ctx);
     if let Some(event) = trace.decided() {
         report.reason = Some(format!(
             "the backend decided {event}, a documented allocation outcome: the steps after it did not run and the case's expectations do not apply; what ran was checked"

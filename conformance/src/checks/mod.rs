@@ -7,6 +7,7 @@ pub mod golden;
 pub mod rules;
 pub mod schema;
 pub mod steps;
+pub mod values;
 
 use jodo_contract::{Contract, Profile};
 
@@ -25,8 +26,13 @@ pub struct CheckContext<'a> {
     pub secrets: Vec<String>,
 }
 
-/// Runs every check on a trace, in report order.
-pub fn run_all(case: &Case, trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<CheckResult> {
+/// Runs every check on a trace and the case's wire, in report order.
+pub fn run_all(
+    case: &Case,
+    trace: &CaseTrace,
+    wire: &[crate::wire::WireEntry],
+    ctx: &CheckContext<'_>,
+) -> Vec<CheckResult> {
     let mut results = vec![
         CheckResult::from_failures("steps", steps::check(trace)),
         CheckResult::from_failures("return-codes", codes::check(trace)),
@@ -44,6 +50,12 @@ pub fn run_all(case: &Case, trace: &CaseTrace, ctx: &CheckContext<'_>) -> Vec<Ch
         "rules",
         rules::check(trace, ctx),
     ));
+    if values::has_server_frames(wire) {
+        results.push(CheckResult::from_failures(
+            "values",
+            values::check(trace, wire),
+        ));
+    }
     if case.golden {
         results.push(CheckResult::from_failures(
             "golden-trace",

@@ -1,0 +1,164 @@
+//! Values, not only shapes: every field of an event the server sent
+//! reaches the page's callback with the value the server gave it.
+//!
+//! The schemas say a `msg` is a string and a queue `position` an integer;
+//! a build that hands the page the right type with the wrong value (a
+//! message cut short, a position off by one, another session's id) passes
+//! them. The case's wire (the mock's record, or the proxy's) holds what the
+//! server sent, so each server `event` frame is paired, in order, with the
+//! callback event of the same media and eventtype, and every field of the
+//! frame's data must be in the event, equal. Fields the widget adds itself
+//! (messageid, timestamp) are not in the frame and are left to their own
+//! rules. Frames of a protocol other than the kit's (a live run's own
+//! dialect) are not read here.
+
+use serde_json::Value;
+
+use super::event_key;
+use crate::report::Failure;
+use crate::trace::CaseTrace;
+use crate::wire::WireEntry;
+
+/// The rule id failures carry (`schemas/catalog.yaml`).
+pub const RULE: &str = "server-values";
+
+/// A server event frame's data, from a wire entry going to the page.
+fn server_event(entry: &WireEntry) -> Option<serde_json::Map<String, Value>> {
+    let WireEntry::Frame { dir, text, .. } = entry else {
+        return None;
+    };
+    if dir != "in" {
+        return None;
+    }
+    let frame: Value = serde_json::from_str(text).ok()?;
+    if frame.get("kind")? != "event" {
+        return None;
+    }
+    frame.get("data")?.as_object().cloned()
+}
+
+/// Whether the wire holds any server event in the kit's frames: only then
+/// is there something to compare.
+pub fn has_server_frames(wire: &[WireEntry]) -> bool {
+    wire.iter().any(|w| server_event(w).is_some())
+}
+
+/// Pairs server events with callback events and compares their fields.
+pub fn check(trace: &CaseTrace, wire: &[WireEntry]) -> Vec<Failure> {
+    let events: Vec<&Value> = trace.probe.events.iter().map(|r| &r.event).collect();
+    let mut next = 0;
+    let mut failures = Vec::new();
+    for data in wire.iter().filter_map(server_event) {
+        let key = event_key(&Value::Object(data.clone()));
+        // The next event of that kind the page got; one never delivered is
+        // for the expectations and the trace rules to judge.
+        let Some(offset) = events[next..].iter().position(|e| event_key(e) == key) else {
+            continue;
+        };
+        let index = next + offset;
+        next = index + 1;
+        let event = events[index];
+        for (field, sent) in &data {
+            if field == "media" || field == "eventtype" {
+                continue;
+            }
+            match event.get(field) {
+                Some(got) if got == sent => {}
+                Some(got) => failures.push(
+                    Failure::new(
+                        RULE,
+                        format!(
+                            "event {index} ({key}): {field} is {got}, but the server sent {sent}"
+                        ),
+                    )
+                    .diff(sent.to_string(), got.to_string()),
+                ),
+                None => failures.push(Failure::new(
+                    RULE,
+                    format!(
+                        "event {index} ({key}): the server sent {field} = {sent}, the page got no {field}"
+                    ),
+                )),
+            }
+        }
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn frame(data: Value) -> WireEntry {
+        WireEntry::Frame {
+            at_ms: 0,
+            dir: "in".into(),
+            url: "wss://x".into(),
+            text: json!({"kind": "event", "seq": 2, "messageid": "s2", "data": data}).to_string(),
+        }
+    }
+
+    fn trace(events: Vec<Value>) -> CaseTrace {
+        let records: Vec<Value> = events
+            .into_iter()
+            .map(|e| json!({"at": 1.0, "type": "object", "event": e}))
+            .collect();
+        CaseTrace {
+            steps: Vec::new(),
+            probe: crate::trace::ProbeRecord::from_value(json!({"events": records})).unwrap(),
+            stopped: false,
+        }
+    }
+
+    #[test]
+    fn a_value_changed_or_dropped_on_the_way_to_the_page_fails() {
+        let wire = vec![
+            frame(
+                json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 3}),
+            ),
+            frame(
+                json!({"media": "chat", "eventtype": "messagereceived", "msg": "Hi", "sender": "Emma"}),
+            ),
+        ];
+        let good = trace(vec![
+            json!({"media": "session", "eventtype": "initialized", "systemcallid": "1"}),
+            json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 3, "messageid": "s1"}),
+            json!({"media": "chat", "eventtype": "messagereceived", "msg": "Hi", "sender": "Emma"}),
+        ]);
+        assert!(has_server_frames(&wire));
+        assert!(check(&good, &wire).is_empty());
+        let bad = trace(vec![
+            json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 4}),
+            json!({"media": "chat", "eventtype": "messagereceived", "msg": "hi"}),
+        ]);
+        let failures: Vec<String> = check(&bad, &wire).into_iter().map(|f| f.message).collect();
+        assert_eq!(
+            failures,
+            [
+                "event 0 (session/allusersbusy): position is 4, but the server sent 3",
+                "event 1 (chat/messagereceived): msg is \"hi\", but the server sent \"Hi\"",
+                "event 1 (chat/messagereceived): the server sent sender = \"Emma\", the page got no sender",
+            ]
+        );
+    }
+
+    #[test]
+    fn frames_of_another_protocol_and_the_pages_own_frames_are_not_compared() {
+        let wire = vec![
+            WireEntry::Frame {
+                at_ms: 0,
+                dir: "in".into(),
+                url: "wss://x".into(),
+                text: json!({"jsonrpc": "2.0", "method": "agent.says"}).to_string(),
+            },
+            WireEntry::Frame {
+                at_ms: 0,
+                dir: "out".into(),
+                url: "wss://x".into(),
+                text: json!({"kind": "event", "data": {"media": "chat"}}).to_string(),
+            },
+        ];
+        assert!(!has_server_frames(&wire));
+    }
+}
