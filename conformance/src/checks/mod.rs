@@ -50,12 +50,9 @@ pub fn run_all(
         "rules",
         rules::check(trace, ctx),
     ));
-    if values::has_server_frames(wire) {
-        results.push(CheckResult::from_failures(
-            "values",
-            values::check(trace, wire),
-        ));
-    }
+    let mut value_failures = values::check_sent_text(trace);
+    value_failures.extend(values::check(trace, wire));
+    results.push(CheckResult::from_failures("values", value_failures));
     if case.golden {
         results.push(CheckResult::from_failures(
             "golden-trace",

@@ -22,6 +22,52 @@ use crate::wire::WireEntry;
 /// The rule id failures carry (`schemas/catalog.yaml`).
 pub const RULE: &str = "server-values";
 
+/// The rule of the visitor's own text (`schemas/catalog.yaml`).
+pub const SENT_TEXT: &str = "sent-text";
+
+/// `chat/messagesent` carries the text the page passed to SendChatMessage,
+/// unchanged, call by accepted call: the one value of a widget event the
+/// case itself chose.
+pub fn check_sent_text(trace: &CaseTrace) -> Vec<Failure> {
+    let sent: Vec<&str> = trace
+        .steps
+        .iter()
+        .filter_map(|s| match (&s.step, &s.outcome) {
+            (
+                crate::case::Step::Call { call, args, .. },
+                crate::trace::StepOutcome::Returned { value, .. },
+            ) if call == "SendChatMessage" && value == &Value::from(1) => {
+                args.first().and_then(Value::as_str)
+            }
+            _ => None,
+        })
+        .collect();
+    let got: Vec<(usize, &Value)> = trace
+        .probe
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| event_key(&r.event) == "chat/messagesent")
+        .map(|(i, r)| (i, &r.event))
+        .collect();
+    sent.iter()
+        .zip(&got)
+        .filter_map(|(text, (index, event))| {
+            let msg = event.get("msg");
+            (msg != Some(&Value::from(*text))).then(|| {
+                Failure::new(
+                    SENT_TEXT,
+                    format!(
+                        "event {index} (chat/messagesent): msg is {}, but the page sent {:?}",
+                        msg.map_or("absent".into(), Value::to_string),
+                        text
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// A server event frame's data, from a wire entry going to the page.
 fn server_event(entry: &WireEntry) -> Option<serde_json::Map<String, Value>> {
     let WireEntry::Frame { dir, text, .. } = entry else {
@@ -140,6 +186,36 @@ mod tests {
                 "event 1 (chat/messagereceived): msg is \"hi\", but the server sent \"Hi\"",
                 "event 1 (chat/messagereceived): the server sent sender = \"Emma\", the page got no sender",
             ]
+        );
+    }
+
+    #[test]
+    fn the_visitors_text_comes_back_unchanged_call_by_accepted_call() {
+        let call = |text: &str, returned: i64| crate::trace::StepRecord {
+            step: crate::case::Step::Call {
+                call: "SendChatMessage".into(),
+                args: vec![json!(text)],
+                returns: None,
+                gesture: false,
+            },
+            outcome: crate::trace::StepOutcome::Returned {
+                value: json!(returned),
+                js_type: "number".into(),
+            },
+            elapsed_ms: 0,
+        };
+        let mut t = trace(vec![
+            json!({"media": "chat", "eventtype": "messagesent", "msg": "Hello"}),
+            json!({"media": "chat", "eventtype": "messagesent", "msg": "Bye, now"}),
+        ]);
+        // The refused call (2) has no event of its own.
+        t.steps = vec![call("Hello", 1), call("", 2), call("Bye, now", 1)];
+        assert!(check_sent_text(&t).is_empty());
+        t.steps = vec![call("Hello", 1), call("Bye, now!", 1)];
+        let failures: Vec<String> = check_sent_text(&t).into_iter().map(|f| f.message).collect();
+        assert_eq!(
+            failures,
+            ["event 1 (chat/messagesent): msg is \"Bye, now\", but the page sent \"Bye, now!\""]
         );
     }
 

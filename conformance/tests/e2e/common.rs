@@ -107,3 +107,57 @@ pub fn run_cli(marker: &str, args: &[&str]) -> Ran {
 pub fn unique(name: &str) -> String {
     format!("{name}-{}-{:?}", std::process::id(), Instant::now())
 }
+
+/// A merged report says what the single run said: the same cases with the
+/// same outcomes, the same counts and the same coverage.
+pub fn assert_same_run(merged: &RunReport, single: &RunReport) {
+    let outcomes = |r: &RunReport| -> Vec<(String, Outcome)> {
+        r.cases.iter().map(|c| (c.id.clone(), c.outcome)).collect()
+    };
+    assert_eq!(outcomes(merged), outcomes(single));
+    assert_eq!(
+        serde_json::to_value(&merged.summary).unwrap(),
+        serde_json::to_value(&single.summary).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&merged.coverage).unwrap(),
+        serde_json::to_value(&single.coverage).unwrap()
+    );
+}
+
+/// Runs the whole suite in `browser` (with `extra` arguments) and checks
+/// that every case passed and no process outlived the run; the report.
+pub fn passes_in(browser: &str, extra: &[&str]) -> RunReport {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique(browser);
+    let mut args = vec![
+        "run",
+        "--browser",
+        browser,
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run_cli(&marker, &args);
+    let stderr = out.stderr.as_str();
+    assert_eq!(out.code, Some(0), "{stderr}");
+    let report = read_report(dir.path());
+    let not_passed: Vec<&str> = report
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(not_passed, Vec::<&str>::new(), "{stderr}");
+    assert!(report.summary.total >= 60, "{stderr}");
+    assert!(
+        !stderr.contains("Illegal SNI"),
+        "no rustls noise per connection: {stderr}"
+    );
+    assert_eq!(
+        leftovers(&marker),
+        Vec::<String>::new(),
+        "processes outlived the run"
+    );
+    report
+}

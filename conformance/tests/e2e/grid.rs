@@ -171,18 +171,7 @@ fn the_suite_passes_through_a_grid_and_merged_shards_match_one_run() {
     );
     assert_eq!(merged.code, Some(0), "{}", merged.stderr);
     let joined = read_report(&dir.path().join("merged"));
-    let outcomes = |r: &RunReport| -> Vec<(String, Outcome)> {
-        r.cases.iter().map(|c| (c.id.clone(), c.outcome)).collect()
-    };
-    assert_eq!(outcomes(&joined), outcomes(&single));
-    assert_eq!(
-        serde_json::to_value(&joined.summary).unwrap(),
-        serde_json::to_value(&single.summary).unwrap()
-    );
-    assert_eq!(
-        serde_json::to_value(&joined.coverage).unwrap(),
-        serde_json::to_value(&single.coverage).unwrap()
-    );
+    assert_same_run(&joined, &single);
     eprintln!(
         "through the grid: whole suite {} ms with 2 workers, overhead median {} ms; shards {} ms and {} ms",
         single.timing.suite_ms,
