@@ -74,11 +74,14 @@ pub fn kill_verdict(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
         .iter()
         .filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::NotApplicable))
         .collect();
-    let naming_cases: Vec<String> = failed
+    let naming: Vec<&&CaseReport> = failed
         .iter()
         .filter(|c| c.fails_naming(&m.breaks))
-        .map(|c| c.id.clone())
         .collect();
+    let naming_cases: Vec<String> = naming.iter().map(|c| c.id.clone()).collect();
+    let mut naming_scenarios: Vec<String> = naming.iter().map(|c| c.scenario.clone()).collect();
+    naming_scenarios.sort();
+    naming_scenarios.dedup();
     let verdict = if !naming_cases.is_empty() {
         KillVerdict::Killed
     } else if failed.is_empty() {
@@ -93,6 +96,7 @@ pub fn kill_verdict(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
         summary: m.summary.clone(),
         failed_cases: failed.iter().map(|c| c.id.clone()).collect(),
         naming_cases,
+        naming_scenarios,
         verdict,
     }
 }
@@ -130,6 +134,35 @@ mod tests {
         let mut c = case(id, outcome, &[]);
         settle(&mut c, known, profile);
         c
+    }
+
+    #[test]
+    fn kill_depth_counts_the_naming_cases_scenarios_once_each() {
+        let m = Mutant {
+            name: "m".into(),
+            area: "values".into(),
+            breaks: "server-values".into(),
+            summary: String::new(),
+            edits: Vec::new(),
+        };
+        let on = |id: &str, scenario: &str, rules: &[&str]| CaseReport {
+            scenario: scenario.into(),
+            ..case(id, Outcome::Fail, rules)
+        };
+        let one_situation = [
+            on("a", "allocated", &["server-values"]),
+            on("b", "allocated", &["server-values"]),
+            on("c", "agent", &["ack-order"]),
+        ];
+        let r = kill_verdict(&m, &one_situation);
+        assert_eq!(r.naming_cases, ["a", "b"]);
+        assert_eq!(r.naming_scenarios, ["allocated"]);
+        assert!(r.verdict.is_killed() && !r.deeply_killed());
+        let two = [
+            on("a", "allocated", &["server-values"]),
+            on("d", "agent-content", &["server-values"]),
+        ];
+        assert!(kill_verdict(&m, &two).deeply_killed());
     }
 
     #[test]

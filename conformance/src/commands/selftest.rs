@@ -96,8 +96,17 @@ fn print_matrix(st: &KillMatrix, full_matrix: bool, took: std::time::Duration) {
             KillVerdict::Survived => "SURVIVED",
         };
         let by = m.caught_by();
+        let depth = if full_matrix && m.verdict.is_killed() {
+            format!(
+                " [{} case(s), {} scenario(s)]",
+                m.naming_cases.len(),
+                m.naming_scenarios.len()
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "  {verdict} {:<width$}  breaks {:<28} by {}",
+            "  {verdict} {:<width$}  breaks {:<28} by {}{depth}",
             m.name,
             m.breaks,
             if by.is_empty() {
@@ -125,4 +134,11 @@ fn print_matrix(st: &KillMatrix, full_matrix: bool, took: std::time::Duration) {
         },
         took.as_secs_f64()
     );
+    if full_matrix {
+        println!(
+            "kill depth: {} of {} mutants killed by two or more cases in different scenarios",
+            st.deeply_killed(),
+            st.mutants.len()
+        );
+    }
 }

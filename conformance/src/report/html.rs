@@ -364,10 +364,12 @@ fn kill_matrix(st: &KillMatrix) -> Markup {
             "The suite was also run on " (st.mutants.len()) " faulty builds, each the reference with one \
              named fault. " (st.killed) " of them (" (format!("{:.0}", st.kill_rate * 100.0))
             " %) were caught by a case whose failure names the broken check; the reference build "
-            (reference) "."
+            (reference) ". "
+            (st.deeply_killed()) " were caught by two or more cases in different scenarios (counted fully \
+             only with --full-matrix, where every case runs on every mutant)."
         }
         table {
-            tr { th { "Mutant" } th { "Area" } th { "Breaks" } th { "Verdict" } th { "Caught by" } }
+            tr { th { "Mutant" } th { "Area" } th { "Breaks" } th { "Verdict" } th { "Caught by" } th { "Depth" } }
             @for m in &st.mutants {
                 tr {
                     td { code { (m.name) } div.small { (m.summary) } }
@@ -375,6 +377,11 @@ fn kill_matrix(st: &KillMatrix) -> Markup {
                     td { code { (m.breaks) } }
                     td class=(if m.verdict.is_killed() { "good" } else { "bad" }) { (m.verdict.label()) }
                     td.small { (m.caught_by().join(", ")) }
+                    td.small {
+                        @if m.verdict.is_killed() {
+                            (m.naming_cases.len()) " case(s) in " (m.naming_scenarios.len()) " scenario(s)"
+                        }
+                    }
                 }
             }
         }

@@ -46,11 +46,21 @@ pub struct MutantResult {
     pub failed_cases: Vec<String>,
     /// Of those, the cases whose failures name `breaks`.
     pub naming_cases: Vec<String>,
+    /// The scenarios those cases ran, each once: a fault caught in two
+    /// situations is not lost when one case changes.
+    #[serde(default)]
+    pub naming_scenarios: Vec<String>,
     /// The verdict.
     pub verdict: KillVerdict,
 }
 
 impl MutantResult {
+    /// Killed by at least two naming cases that run different scenarios
+    /// (meaningful for a full matrix, where every case ran).
+    pub fn deeply_killed(&self) -> bool {
+        self.verdict.is_killed() && self.naming_cases.len() >= 2 && self.naming_scenarios.len() >= 2
+    }
+
     /// The cases to credit: those naming the check, else any that failed.
     pub fn caught_by(&self) -> &[String] {
         if self.naming_cases.is_empty() {
@@ -90,6 +100,11 @@ impl KillMatrix {
             killed,
             kill_rate,
         }
+    }
+
+    /// Mutants killed by two or more naming cases in different scenarios.
+    pub fn deeply_killed(&self) -> usize {
+        self.mutants.iter().filter(|m| m.deeply_killed()).count()
     }
 
     /// The gate: the reference passes everything and no mutant escapes.
