@@ -283,12 +283,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Dialects(DialectsCommand::Widget { dialect, out }) => {
-            let dialect = match Dialect::load(&dialect, &schemas) {
+            let dialect = match load_dialect(&dialect, &schemas) {
                 Ok(d) => d,
-                Err(e) => {
-                    report_dialect_error(&e);
-                    return Ok(ExitCode::from(2));
-                }
+                Err(code) => return Ok(code),
             };
             let build = WidgetBuild::reference().speaking(&dialect)?;
             match out {
@@ -308,12 +305,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `record-to-scenario`: 0 written, 1 not a recording, 2 bad arguments.
 fn record_to_scenario(args: &RecordArgs, schemas: &Contract) -> anyhow::Result<ExitCode> {
-    let dialect = match Dialect::load(&args.dialect, schemas) {
+    let dialect = match load_dialect(&args.dialect, schemas) {
         Ok(d) => d,
-        Err(e) => {
-            report_dialect_error(&e);
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let shown = args.file.display().to_string();
     let text = jodo_contract::yaml::read_data_file(&args.file)
@@ -395,27 +389,24 @@ fn record_to_scenario(args: &RecordArgs, schemas: &Contract) -> anyhow::Result<E
 
 /// A dialect's problems, one per line, then their count.
 fn report_dialect_error(e: &DialectError) {
-    match e {
-        DialectError::Invalid {
-            origin, problems, ..
-        } => {
-            for p in problems {
-                eprintln!("{origin}: {p}");
-            }
-            eprintln!("{origin}: {} problem(s)", problems.len());
-        }
-        other => eprintln!("{other}"),
+    for line in e.lines() {
+        eprintln!("{line}");
     }
+}
+
+/// The dialect `--dialect` names; a bad one is reported, and is exit 2.
+fn load_dialect(name: &str, schemas: &Contract) -> Result<Dialect, ExitCode> {
+    Dialect::load(name, schemas).map_err(|e| {
+        report_dialect_error(&e);
+        ExitCode::from(2)
+    })
 }
 
 async fn serve(args: ServeArgs, schemas: Arc<Contract>) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load(&args.scenario, &schemas)?;
-    let dialect = match Dialect::load(&args.dialect, &schemas) {
+    let dialect = match load_dialect(&args.dialect, &schemas) {
         Ok(d) => Arc::new(d),
-        Err(e) => {
-            report_dialect_error(&e);
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let widget = match &args.widget {
         Some(path) => WidgetBuild::from_file(path)

@@ -33,27 +33,21 @@ impl VirtualDisplay {
     /// when it does not come up within 10 s.
     pub async fn start() -> Result<Self, BrowserError> {
         let binary = find_on_path("Xvfb").ok_or(BrowserError::Missing { what: "Xvfb" })?;
-        let child = Command::new(&binary)
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                BrowserError::DriverStart(format!("cannot run {}: {e}", binary.display()))
-            })?;
-        let mut group = ProcessGroup::of(child)
-            .ok_or_else(|| BrowserError::DriverStart("Xvfb exited at once".into()))?;
+        let mut group = ProcessGroup::spawn(
+            Command::new(&binary)
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+            &binary.display().to_string(),
+        )?;
         let out = group
             .child()
             .stdout

@@ -77,22 +77,16 @@ impl Driver {
             .and_then(|l| l.local_addr())
             .map_err(|e| BrowserError::DriverStart(format!("no free port: {e}")))?
             .port();
-        let child = Command::new(&binary)
-            .arg(format!("--port={port}"))
-            .arg("--host=127.0.0.1")
-            .env("DISPLAY", display)
-            .env("TMPDIR", tmpdir)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                BrowserError::DriverStart(format!("cannot run {}: {e}", binary.display()))
-            })?;
-        let group = ProcessGroup::of(child)
-            .ok_or_else(|| BrowserError::DriverStart(format!("{name} exited at once")))?;
+        let group = ProcessGroup::spawn(
+            Command::new(&binary)
+                .arg(format!("--port={port}"))
+                .arg("--host=127.0.0.1")
+                .env("DISPLAY", display)
+                .env("TMPDIR", tmpdir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            name,
+        )?;
         let mut driver = Self { group, port };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while tokio::time::Instant::now() < deadline {
@@ -129,20 +123,14 @@ impl Driver {
         if let Some(display) = display {
             command.env("DISPLAY", display);
         }
-        let child = command
-            .args(args)
-            .env("TMPDIR", tmpdir)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                BrowserError::DriverStart(format!("cannot run {}: {e}", binary.display()))
-            })?;
-        let mut group = ProcessGroup::of(child)
-            .ok_or_else(|| BrowserError::DriverStart(format!("{name} exited at once")))?;
+        let mut group = ProcessGroup::spawn(
+            command
+                .args(args)
+                .env("TMPDIR", tmpdir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            &binary.display().to_string(),
+        )?;
         let child = group.child();
         // Both streams are drained for the driver's whole life, so it never
         // blocks on a full pipe; lines go to the port search until found.

@@ -20,6 +20,26 @@ impl ProcessGroup {
         Some(Self { child, pgid })
     }
 
+    /// Spawns `command` (its pipes set by the caller) as the leader of a
+    /// group of its own, with no stdin, killed if dropped: the one way the
+    /// driver and the display start their processes.
+    ///
+    /// # Errors
+    /// [`super::BrowserError::DriverStart`] when it cannot run or exits at once.
+    pub fn spawn(
+        command: &mut tokio::process::Command,
+        name: &str,
+    ) -> Result<Self, super::BrowserError> {
+        let child = command
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| super::BrowserError::DriverStart(format!("cannot run {name}: {e}")))?;
+        Self::of(child)
+            .ok_or_else(|| super::BrowserError::DriverStart(format!("{name} exited at once")))
+    }
+
     /// The child, for its pipes.
     pub fn child(&mut self) -> &mut Child {
         &mut self.child

@@ -83,12 +83,6 @@ fn server_event(entry: &WireEntry) -> Option<serde_json::Map<String, Value>> {
     frame.get("data")?.as_object().cloned()
 }
 
-/// Whether the wire holds any server event in the kit's frames: only then
-/// is there something to compare.
-pub fn has_server_frames(wire: &[WireEntry]) -> bool {
-    wire.iter().any(|w| server_event(w).is_some())
-}
-
 /// Pairs server events with callback events and compares their fields.
 pub fn check(trace: &CaseTrace, wire: &[WireEntry]) -> Vec<Failure> {
     let events: Vec<&Value> = trace.probe.events.iter().map(|r| &r.event).collect();
@@ -172,7 +166,6 @@ mod tests {
             json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 3, "messageid": "s1"}),
             json!({"media": "chat", "eventtype": "messagereceived", "msg": "Hi", "sender": "Emma"}),
         ]);
-        assert!(has_server_frames(&wire));
         assert!(check(&good, &wire).is_empty());
         let bad = trace(vec![
             json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 4}),
@@ -221,20 +214,28 @@ mod tests {
 
     #[test]
     fn frames_of_another_protocol_and_the_pages_own_frames_are_not_compared() {
+        let event = json!({"media": "chat", "eventtype": "typing", "msg": "y"});
         let wire = vec![
             WireEntry::Frame {
                 at_ms: 0,
                 dir: "in".into(),
                 url: "wss://x".into(),
-                text: json!({"jsonrpc": "2.0", "method": "agent.says"}).to_string(),
+                text: json!({"jsonrpc": "2.0", "method": "agent.typing", "params": {"msg": "x"}})
+                    .to_string(),
             },
             WireEntry::Frame {
                 at_ms: 0,
                 dir: "out".into(),
                 url: "wss://x".into(),
-                text: json!({"kind": "event", "data": {"media": "chat"}}).to_string(),
+                text: json!({"kind": "event", "data": {"media": "chat", "eventtype": "typing", "msg": "x"}})
+                    .to_string(),
             },
         ];
-        assert!(!has_server_frames(&wire));
+        assert!(check(&trace(vec![event.clone()]), &wire).is_empty());
+        // The same frame going to the page is compared, and differs.
+        let to_page = vec![frame(
+            json!({"media": "chat", "eventtype": "typing", "msg": "x"}),
+        )];
+        assert_eq!(check(&trace(vec![event]), &to_page).len(), 1);
     }
 }

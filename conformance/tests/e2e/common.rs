@@ -161,3 +161,11 @@ pub fn passes_in(browser: &str, extra: &[&str]) -> RunReport {
     );
     report
 }
+
+/// `merge SHARD... --report-dir OUT`, run to the end.
+pub fn merge_cli(marker: &str, shards: &[&str], out: &str) -> Ran {
+    let mut args = vec!["merge"];
+    args.extend_from_slice(shards);
+    args.extend(["--report-dir", out]);
+    run_cli(marker, &args)
+}

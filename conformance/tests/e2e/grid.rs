@@ -159,15 +159,10 @@ fn the_suite_passes_through_a_grid_and_merged_shards_match_one_run() {
             String::from_utf8_lossy(&shard.stderr)
         );
     }
-    let merged = run_cli(
+    let merged = merge_cli(
         &marker,
-        &[
-            "merge",
-            &folder("one"),
-            &folder("two"),
-            "--report-dir",
-            &folder("merged"),
-        ],
+        &[&folder("one"), &folder("two")],
+        &folder("merged"),
     );
     assert_eq!(merged.code, Some(0), "{}", merged.stderr);
     let joined = read_report(&dir.path().join("merged"));

@@ -185,15 +185,10 @@ fn merged_shards_give_the_report_of_one_run() {
     run(None, "single");
     run(Some("1/2"), "one");
     run(Some("2/2"), "two");
-    let merged = run_cli(
+    let merged = merge_cli(
         &marker,
-        &[
-            "merge",
-            &folder("one"),
-            &folder("two"),
-            "--report-dir",
-            &folder("merged"),
-        ],
+        &[&folder("one"), &folder("two")],
+        &folder("merged"),
     );
     assert_eq!(merged.code, Some(0), "{}", merged.stderr);
     let single = read_report(&dir.path().join("single"));
@@ -205,16 +200,7 @@ fn merged_shards_give_the_report_of_one_run() {
     assert_eq!(junit.matches("<testcase ").count(), single.cases.len());
     assert!(dir.path().join("merged/report.html").is_file());
     // Not shards of one run: a shard twice, or another build.
-    let twice = run_cli(
-        &marker,
-        &[
-            "merge",
-            &folder("one"),
-            &folder("one"),
-            "--report-dir",
-            &folder("bad"),
-        ],
-    );
+    let twice = merge_cli(&marker, &[&folder("one"), &folder("one")], &folder("bad"));
     assert_eq!(twice.code, Some(2), "{}", twice.stderr);
     assert!(twice.stderr.contains("is in both"), "{}", twice.stderr);
     let other = mutant(
@@ -235,16 +221,7 @@ fn merged_shards_give_the_report_of_one_run() {
         ],
     );
     assert_ne!(ran.code, Some(2), "{}", ran.stderr);
-    let mixed = run_cli(
-        &marker,
-        &[
-            "merge",
-            &folder("one"),
-            &folder("other"),
-            "--report-dir",
-            &folder("bad"),
-        ],
-    );
+    let mixed = merge_cli(&marker, &[&folder("one"), &folder("other")], &folder("bad"));
     assert_eq!(mixed.code, Some(2), "{}", mixed.stderr);
     assert!(
         mixed.stderr.contains("the builds differ"),

@@ -265,7 +265,6 @@ pub(crate) fn compile(file: DialectFile, schemas: &Contract) -> Result<Dialect, 
         name: a.name.clone(),
         of: ptr(&a.of),
         server: a.server,
-        widget: a.widget,
     });
     if let Some(a) = &acks {
         if let Some(kind) = by_name.get(&a.name).or_else(|| event_by_name.get(&a.name)) {
@@ -409,13 +408,14 @@ fn place_fields(
 /// The payload fields of a server event an own frame may place (media and
 /// eventtype too: the name implies them unless a field places them).
 fn event_fields(event: &crate::catalog::EventEntry) -> Vec<String> {
+    event_properties(event).keys().cloned().collect()
+}
+
+/// The payload properties of a server event's schema (`wire/events/`).
+fn event_properties(event: &crate::catalog::EventEntry) -> Map<String, Value> {
     crate::bundle::text(&crate::generate::server_event_path(event))
         .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|v| {
-            v.get("properties")
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-        })
+        .and_then(|v| v.get("properties").and_then(Value::as_object).cloned())
         .unwrap_or_default()
 }
 
@@ -445,14 +445,10 @@ fn round_trips(dialect: &Dialect, schemas: &Contract) -> Result<(), Vec<String>>
     let events = dialect.file.events.keys().filter_map(|key| {
         let (media, eventtype) = key.split_once('/')?;
         let event = schemas.catalog().event(media, eventtype)?;
-        let mut data = Map::new();
-        for field in event_fields(event) {
-            let schema = crate::bundle::text(&crate::generate::server_event_path(event))
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                .and_then(|v| v.pointer(&format!("/properties/{field}")).cloned())
-                .unwrap_or(Value::Null);
-            data.insert(field, placeholder(&schema));
-        }
+        let data: Map<String, Value> = event_properties(event)
+            .into_iter()
+            .map(|(field, schema)| (field, placeholder(&schema)))
+            .collect();
         let at = format!("/events/{}", key.replace('~', "~0").replace('/', "~1"));
         let frame = json!({"kind": "event", "seq": 1, "messageid": "m1", "ts": "2026-01-01T00:00:00Z", "data": data});
         Some((key.clone(), at, frame))

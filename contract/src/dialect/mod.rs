@@ -203,7 +203,6 @@ pub(crate) struct Acks {
     pub name: String,
     pub of: Pointer,
     pub server: bool,
-    pub widget: bool,
 }
 
 /// Why a dialect cannot be used.
@@ -237,6 +236,23 @@ pub enum DialectError {
         /// The same, one per entry.
         problems: Vec<String>,
     },
+}
+
+impl DialectError {
+    /// What to print, a line each: every problem with its origin, then
+    /// their count; or the one error (as `jodo-mock` prints a bad dialect).
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            DialectError::Invalid {
+                origin, problems, ..
+            } => problems
+                .iter()
+                .map(|p| format!("{origin}: {p}"))
+                .chain([format!("{origin}: {} problem(s)", problems.len())])
+                .collect(),
+            other => vec![other.to_string()],
+        }
+    }
 }
 
 /// Names of the built-in dialects (`schemas/dialects/`), sorted.
@@ -331,10 +347,5 @@ impl Dialect {
     /// frame it accepted.
     pub fn server_acks(&self) -> bool {
         self.acks.as_ref().is_some_and(|a| a.server)
-    }
-
-    /// Whether the widget is to acknowledge every server frame.
-    pub fn widget_acks(&self) -> bool {
-        self.acks.as_ref().is_some_and(|a| a.widget)
     }
 }
