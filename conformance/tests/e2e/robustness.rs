@@ -145,6 +145,11 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
     ] {
         let reports = dir.path().join(format!("reports-{name}"));
         let marker = unique(name);
+        // The hanging and silent builds must be cut off by the case limit,
+        // so it is short. The throwing build must fail on its own, so its
+        // limit is long enough for a loaded CI machine (one case has taken
+        // over 3 s there) and cannot turn a failure into a time-out.
+        let timeout = if name == "throw" { "15000" } else { "3000" };
         let started = Instant::now();
         let out = run_cli(
             &marker,
@@ -155,7 +160,7 @@ fn hanging_and_throwing_builds_fail_cleanly_within_their_timeout() {
                 "--report-dir",
                 reports.to_str().unwrap(),
                 "--timeout",
-                "3000",
+                timeout,
                 "--filter",
                 "session-allocated",
                 "--filter",
