@@ -1,5 +1,7 @@
 //! Conformance cases: data files in `conformance/cases/` (schema
-//! `schemas/case.schema.json`), so an integrator adds one without Rust.
+//! `schemas/case.schema.json`), so an integrator adds one without Rust;
+//! where cases form a matrix, one file in `cases/matrices/` stands for
+//! them all ([`matrix`]).
 
 use std::path::Path;
 
@@ -299,8 +301,42 @@ pub fn builtin(schemas: &Contract) -> Result<Vec<Case>, CaseError> {
             cases.push(case);
         }
     }
+    if let Some(matrices) = BUILTIN.get_dir("matrices") {
+        for file in matrices.files() {
+            let name = file.path().to_string_lossy().into_owned();
+            if let Some(stem) = name
+                .strip_prefix("matrices/")
+                .and_then(|n| n.strip_suffix(".yaml"))
+            {
+                let text = file.contents_utf8().unwrap_or_default();
+                cases.extend(matrix::expand(text, &name, Some(stem), schemas)?);
+            }
+        }
+    }
+    finish(cases)
+}
+
+/// Sorted by id, each id once: a matrix can make an id a file has.
+fn finish(mut cases: Vec<Case>) -> Result<Vec<Case>, CaseError> {
     cases.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(cases)
+    let twice: Vec<String> = cases
+        .windows(2)
+        .filter(|w| w[0].id == w[1].id)
+        .map(|w| {
+            format!(
+                "the case id {:?} is made twice (by a file and a matrix, or two matrices)",
+                w[0].id
+            )
+        })
+        .collect();
+    if twice.is_empty() {
+        Ok(cases)
+    } else {
+        Err(CaseError::Invalid {
+            origin: "cases".into(),
+            problems: twice,
+        })
+    }
 }
 
 /// Where a case in `dir` keeps its golden trace.
@@ -350,8 +386,32 @@ pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Case>, CaseError> 
             cases.push(case);
         }
     }
-    cases.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(cases)
+    let matrices = dir.join("matrices");
+    if matrices.is_dir() {
+        let read_err = |source| CaseError::Read {
+            path: matrices.display().to_string(),
+            source,
+        };
+        for entry in std::fs::read_dir(&matrices).map_err(read_err)? {
+            let path = entry.map_err(read_err)?.path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = jodo_contract::yaml::read_data_file(&path).map_err(|source| {
+                    CaseError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?;
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                cases.extend(matrix::expand(
+                    &text,
+                    &path.display().to_string(),
+                    stem.as_deref(),
+                    schemas,
+                )?);
+            }
+        }
+    }
+    finish(cases)
 }
 
 /// Parses one case and checks it: YAML, the case schema, then the
@@ -387,6 +447,51 @@ pub fn parse(
             ));
         }
     }
+    problems.extend(against_catalog(&mut case, schemas));
+    if problems.is_empty() {
+        Ok(case)
+    } else {
+        Err(invalid(
+            problems.into_iter().map(|p| positions.locate(p)).collect(),
+        ))
+    }
+}
+
+/// A case made by the kit rather than read from text (a matrix's
+/// combination), checked as a file is: the case schema, then the
+/// catalogue.
+///
+/// # Errors
+/// Every problem, each `at POINTER: message`.
+pub fn from_value(value: Value, schemas: &Contract) -> Result<Case, Vec<String>> {
+    let errors = schemas.validate("case.schema.json", &value);
+    if !errors.is_empty() {
+        return Err(errors
+            .iter()
+            .map(|e| {
+                let at = if e.pointer.is_empty() {
+                    "(root)"
+                } else {
+                    &e.pointer
+                };
+                format!("at {at}: {}", e.message)
+            })
+            .collect());
+    }
+    let mut case: Case = serde_json::from_value(value).map_err(|e| vec![e.to_string()])?;
+    let problems = against_catalog(&mut case, schemas);
+    if problems.is_empty() {
+        Ok(case)
+    } else {
+        Err(problems)
+    }
+}
+
+/// What the schema cannot say, each `at POINTER: message`: methods,
+/// return codes, events and rules exist in the catalogue. `$repeat`
+/// arguments are expanded on the way.
+fn against_catalog(case: &mut Case, schemas: &Contract) -> Vec<String> {
+    let mut problems = Vec::new();
     let catalog = schemas.catalog();
     let check_event = |key: &str, at: String, problems: &mut Vec<String>| {
         let known = key
@@ -467,13 +572,7 @@ pub fn parse(
             ));
         }
     }
-    if problems.is_empty() {
-        Ok(case)
-    } else {
-        Err(invalid(
-            problems.into_iter().map(|p| positions.locate(p)).collect(),
-        ))
-    }
+    problems
 }
 
 /// Replaces `{"$repeat": TEXT, "times": N}` with TEXT repeated N times.
@@ -487,6 +586,8 @@ fn expand_repeat(arg: &mut Value) {
         *arg = Value::String(s);
     }
 }
+
+pub mod matrix;
 
 #[cfg(test)]
 mod tests;

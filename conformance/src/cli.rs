@@ -125,12 +125,19 @@ pub struct CoverageArgs {
     /// Folder of case files instead of the built-in cases.
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
-    /// List only the entries no case exercises.
+    /// List only the entries no case exercises (with --fields: the fields
+    /// nothing judges the value of).
     #[arg(long)]
     pub uncovered: bool,
     /// Print the matrix as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The field view instead: every field of every catalogue event, with
+    /// the rules that judge its value (not only its type), where the value
+    /// comes from, or the ambiguity entry that says why only its type is
+    /// judged. Exit code 1 when a field has none of these.
+    #[arg(long)]
+    pub fields: bool,
 }
 
 /// How `run` reports progress on standard output.

@@ -280,6 +280,14 @@ pub struct ProbeEvent {
     /// JavaScript `typeof` of what the callback received.
     #[serde(rename = "type")]
     pub js_type: String,
+    /// The page's wall clock at arrival (Unix ms): what the event's
+    /// timestamp must agree with. Absent in records of older probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<f64>,
+    /// The page's time-zone offset at arrival (minutes behind UTC), since
+    /// timestamps are written in the page's local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<i32>,
     /// A JSON copy of it.
     pub event: Value,
 }

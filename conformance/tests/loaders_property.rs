@@ -1,5 +1,5 @@
 //! Any text, and any damage to a real file, given to the scenario, case,
-//! mutant and dialect loaders gives a value or an error that names a line: never
+//! case matrix, mutant and dialect loaders gives a value or an error that names a line: never
 //! a panic, never an error that leaves the author to search the file.
 
 use std::sync::LazyLock;
@@ -11,6 +11,7 @@ static SCHEMAS: LazyLock<Contract> = LazyLock::new(|| Contract::embedded().unwra
 
 const SCENARIO: &str = include_str!("../../scenarios/video-request.yaml");
 const CASE: &str = include_str!("../cases/video-request-accept.yaml");
+const MATRIX: &str = include_str!("../cases/matrices/media-consent.yaml");
 const MUTANT: &str = include_str!("../../fixtures/mutants/akey-in-error.yaml");
 const DIALECT: &str = include_str!("../../schemas/dialects/jsonrpc-2.yaml");
 
@@ -55,6 +56,20 @@ proptest! {
         if let Err(e) = jodo_conformance::case::parse(&text, "c.yaml", None, &SCHEMAS) {
             let shown = e.to_string();
             prop_assert!(shown.contains("line "), "{shown}\n--- for ---\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_case_matrix_loads_or_names_a_line_or_the_combination(text in any_text(MATRIX)) {
+        if let Err(e) = jodo_conformance::case::matrix::expand(&text, "m.yaml", None, &SCHEMAS) {
+            let shown = e.to_string();
+            // A problem of the file has its line; one of a generated case
+            // names the combination (`media=voice, answer=accept: at /steps/3`)
+            // or the id two combinations share.
+            prop_assert!(
+                shown.contains("line ") || shown.contains("=") || shown.contains("case id"),
+                "{shown}\n--- for ---\n{text}"
+            );
         }
     }
 

@@ -68,6 +68,35 @@ pub struct EventEntry {
     /// which, so a live run accepts any of them where a case waits for one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allocation: bool,
+    /// How the values of this event's own fields are judged, beyond their
+    /// shape (see [`crate::field_values`]).
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, FieldValue>,
+}
+
+/// How one field's value, not its shape, is judged: it echoes an argument
+/// the page passed, rules judge it, or the ambiguity register says why
+/// only its type can be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldValue {
+    /// `[method, index]`: the field carries this argument of the method's
+    /// accepted call, unchanged (rule `sent-values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arg: Option<(String, usize)>,
+    /// `[frame kind, field]`: the field carries that field of the server
+    /// frame of that kind (the welcome's systemcallid), rule `server-values`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<(String, String)>,
+    /// The field carries what this method returned (rule `sent-values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned_by: Option<String>,
+    /// Rules that judge the value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// The ambiguity entry (`A20`) saying why only the type is judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Compat-profile relaxations of one event (AMBIGUITIES.md).
@@ -224,6 +253,11 @@ pub struct Catalog {
     /// What `certify` checks on an integrator's page.
     #[serde(default)]
     pub page_checks: Vec<PageCheckEntry>,
+    /// How the values of the common eventdata fields are judged on events
+    /// the widget makes (a server event's fields are judged against the
+    /// server's frame).
+    #[serde(default)]
+    pub common_values: std::collections::BTreeMap<String, FieldValue>,
 }
 
 /// One field of the host page's `extdata`.

@@ -75,9 +75,105 @@ pub fn eventdata_form(secs: u64) -> String {
     format(secs, EVENTDATA)
 }
 
+/// `DD Mon YYYY HH:MM AM` (the conversation-history form, A4).
+const HISTORY: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[day] [month repr:short] [year] [hour repr:12]:[minute] [period]"
+);
+
+/// An eventdata timestamp as an instant: seconds since the Unix epoch if
+/// its wall-clock text were UTC (`local` says whether it is a local time,
+/// to be shifted by the page's offset), and the form's resolution in
+/// seconds. Any of the three forms of A4; `None` for anything else.
+pub fn parse_eventdata(value: &serde_json::Value) -> Option<EventdataInstant> {
+    if let Some(n) = value.as_i64() {
+        return Some(EventdataInstant {
+            secs: n,
+            resolution: 1,
+            local: false,
+        });
+    }
+    let text = value.as_str()?;
+    if !text.is_empty() && text.len() <= 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(EventdataInstant {
+            secs: text.parse().ok()?,
+            resolution: 1,
+            local: false,
+        });
+    }
+    if let Ok(t) = time::PrimitiveDateTime::parse(text, EVENTDATA) {
+        return Some(EventdataInstant {
+            secs: t.assume_utc().unix_timestamp(),
+            resolution: 1,
+            local: true,
+        });
+    }
+    let t = time::PrimitiveDateTime::parse(text, HISTORY).ok()?;
+    Some(EventdataInstant {
+        secs: t.assume_utc().unix_timestamp(),
+        resolution: 60,
+        local: true,
+    })
+}
+
+/// An eventdata timestamp, read (see [`parse_eventdata`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventdataInstant {
+    /// Seconds since the epoch, the wall-clock text taken as UTC.
+    pub secs: i64,
+    /// What one step of the form is worth, in seconds.
+    pub resolution: i64,
+    /// Whether the text is a local time.
+    pub local: bool,
+}
+
+impl EventdataInstant {
+    /// Unix milliseconds of the start of the instant's step, given the
+    /// page's offset (JavaScript `getTimezoneOffset`: minutes behind UTC).
+    pub fn unix_ms(self, tz_offset_min: i64) -> i64 {
+        let shift = if self.local { tz_offset_min * 60 } else { 0 };
+        (self.secs + shift) * 1000
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_three_eventdata_forms_read_as_instants() {
+        use serde_json::json;
+        let local = parse_eventdata(&json!("2025-08-21 11:52:49")).unwrap();
+        assert_eq!(
+            (local.secs, local.resolution, local.local),
+            (1_755_777_169, 1, true)
+        );
+        // A page at UTC+05:30 (offset -330) wrote 11:52:49: 06:22:49 UTC.
+        assert_eq!(local.unix_ms(-330), (1_755_777_169 - 330 * 60) * 1000);
+        let history = parse_eventdata(&json!("05 Aug 2024 07:35 PM")).unwrap();
+        assert_eq!(history.resolution, 60);
+        assert_eq!(
+            eventdata_form(u64::try_from(history.secs).unwrap()),
+            "2024-08-05 19:35:00"
+        );
+        assert_eq!(
+            parse_eventdata(&json!(1_722_880_500))
+                .unwrap()
+                .unix_ms(-330),
+            1_722_880_500_000
+        );
+        assert_eq!(
+            parse_eventdata(&json!("1722880500")).unwrap().secs,
+            1_722_880_500
+        );
+        for bad in [
+            json!("2025-13-01 00:00:00"),
+            json!("2025-08-21T11:52:49Z"),
+            json!(null),
+            json!(""),
+        ] {
+            assert_eq!(parse_eventdata(&bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn known_instants() {

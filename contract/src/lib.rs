@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod checked;
 pub mod clock;
 pub mod dialect;
+pub mod field_values;
 pub mod generate;
 pub mod profile;
 pub mod schema;

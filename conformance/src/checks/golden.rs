@@ -103,6 +103,8 @@ mod tests {
                 at: 1.0,
                 seq: None,
                 js_type: "object".into(),
+                clock: None,
+                tz: None,
                 event,
             })
             .collect();

@@ -50,8 +50,10 @@ pub fn run_all(
         "rules",
         rules::check(trace, ctx),
     ));
-    let mut value_failures = values::check_sent_text(trace);
-    value_failures.extend(values::check(trace, wire));
+    let catalog = ctx.schemas.catalog();
+    let mut value_failures = values::check_sent(trace, catalog);
+    value_failures.extend(values::check(trace, wire, catalog));
+    value_failures.extend(values::check_timestamps(trace));
     results.push(CheckResult::from_failures("values", value_failures));
     if case.golden {
         results.push(CheckResult::from_failures(

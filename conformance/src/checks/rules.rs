@@ -101,6 +101,10 @@ const RULES: &[Rule] = &[
         id: "no-media-before-consent",
         new: boxed::<NoMediaBeforeConsent>,
     },
+    Rule {
+        id: "session-ids",
+        new: boxed::<SessionIds>,
+    },
 ];
 
 /// One rule going through a trace: its state and what it found.
@@ -226,6 +230,39 @@ fn contains_text(value: &Value, secret: &str) -> bool {
             .iter()
             .any(|(k, v)| k.contains(secret) || contains_text(v, secret)),
         _ => false,
+    }
+}
+
+/// Within a session (from one session/initialized to the next) every
+/// systemcallid is the one session/initialized gave: a build that hands
+/// the page another session's id, or a stale one, has the right type.
+#[derive(Default)]
+struct SessionIds {
+    current: Option<(String, usize)>,
+}
+
+impl RuleState for SessionIds {
+    fn see(&mut self, seen: &Seen<'_>, _: &CheckContext<'_>, out: &mut Vec<String>) {
+        let Seen::Event { index, line, event } = *seen else {
+            return;
+        };
+        let Some(id) = str_field(event, "systemcallid") else {
+            return;
+        };
+        if is_event(event, "session", "initialized") {
+            self.current = Some((id.to_owned(), index));
+            return;
+        }
+        if let Some((given, at)) = &self.current {
+            if id != given {
+                out.push(format!(
+                    "{} ({}/{}): systemcallid is {id:?}, but the session's session/initialized (event {at}) gave {given:?}",
+                    name(index, line),
+                    str_field(event, "media").unwrap_or("?"),
+                    str_field(event, "eventtype").unwrap_or("?"),
+                ));
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! rules. Frames of a protocol other than the kit's (a live run's own
 //! dialect) are not read here.
 
+use jodo_contract::Catalog;
 use serde_json::Value;
 
 use super::event_key;
@@ -22,54 +23,157 @@ use crate::wire::WireEntry;
 /// The rule id failures carry (`schemas/catalog.yaml`).
 pub const RULE: &str = "server-values";
 
-/// The rule of the visitor's own text (`schemas/catalog.yaml`).
-pub const SENT_TEXT: &str = "sent-text";
+/// The rule of the values the page chose (`schemas/catalog.yaml`).
+pub const SENT_VALUES: &str = "sent-values";
 
-/// `chat/messagesent` carries the text the page passed to SendChatMessage,
-/// unchanged, call by accepted call: the one value of a widget event the
-/// case itself chose.
-pub fn check_sent_text(trace: &CaseTrace) -> Vec<Failure> {
-    let sent: Vec<&str> = trace
+/// The rule of the timestamps (`schemas/catalog.yaml`).
+pub const TIMESTAMPS: &str = "timestamps";
+
+/// How far before its arrival at the callback an event may have been
+/// stamped: a widget stamps when it emits, and a busy page delivers late.
+const STAMPED_BEFORE_MS: i64 = 5_000;
+
+/// How far after its arrival: only the rounding of the two clocks.
+const STAMPED_AFTER_MS: i64 = 1_000;
+
+/// Every field the catalogue says the page chose (`arg`: an argument of
+/// the method's accepted call; `returned_by`: what the method returned)
+/// reaches the callback unchanged, call by call, in order.
+pub fn check_sent(trace: &CaseTrace, catalog: &Catalog) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for entry in &catalog.events {
+        let key = entry.key();
+        let chosen: Vec<(&String, &jodo_contract::catalog::FieldValue)> = entry
+            .values
+            .iter()
+            .filter(|(_, v)| v.arg.is_some() || v.returned_by.is_some())
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        let got: Vec<(usize, &Value)> = trace
+            .probe
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| event_key(&r.event) == key)
+            .map(|(i, r)| (i, &r.event))
+            .collect();
+        for (field, how) in chosen {
+            let (method, expected): (&str, Vec<Option<&Value>>) = match (&how.arg, &how.returned_by)
+            {
+                (Some((method, index)), _) => (
+                    method,
+                    accepted_calls(trace, method)
+                        .map(|(args, _)| args.get(*index))
+                        .collect(),
+                ),
+                (None, Some(method)) => (
+                    method,
+                    accepted_calls(trace, method)
+                        .map(|(_, v)| Some(v))
+                        .collect(),
+                ),
+                (None, None) => continue,
+            };
+            for (want, (index, event)) in expected.iter().zip(&got) {
+                let Some(want) = want else { continue };
+                let have = event.get(field.as_str());
+                if have != Some(*want) {
+                    failures.push(
+                        Failure::new(
+                            SENT_VALUES,
+                            format!(
+                                "event {index} ({key}): {field} is {}, but the page gave {method} {want}",
+                                have.map_or("absent".into(), Value::to_string),
+                            ),
+                        )
+                        .diff(want.to_string(), have.map_or(String::new(), Value::to_string)),
+                    );
+                }
+            }
+        }
+    }
+    failures
+}
+
+/// The arguments and the value of every call of `method` the widget
+/// accepted: a value other than a refusal code (2, 3, or 0 for nothing).
+fn accepted_calls<'t>(
+    trace: &'t CaseTrace,
+    method: &'t str,
+) -> impl Iterator<Item = (&'t [Value], &'t Value)> + 't {
+    trace
         .steps
         .iter()
-        .filter_map(|s| match (&s.step, &s.outcome) {
+        .filter_map(move |s| match (&s.step, &s.outcome) {
             (
                 crate::case::Step::Call { call, args, .. },
                 crate::trace::StepOutcome::Returned { value, .. },
-            ) if call == "SendChatMessage" && value == &Value::from(1) => {
-                args.first().and_then(Value::as_str)
+            ) if call == method && !matches!(value.as_i64(), Some(0 | 2 | 3)) => {
+                Some((args.as_slice(), value))
             }
             _ => None,
         })
-        .collect();
-    let got: Vec<(usize, &Value)> = trace
-        .probe
-        .events
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| event_key(&r.event) == "chat/messagesent")
-        .map(|(i, r)| (i, &r.event))
-        .collect();
-    sent.iter()
-        .zip(&got)
-        .filter_map(|(text, (index, event))| {
-            let msg = event.get("msg");
-            (msg != Some(&Value::from(*text))).then(|| {
-                Failure::new(
-                    SENT_TEXT,
-                    format!(
-                        "event {index} (chat/messagesent): msg is {}, but the page sent {:?}",
-                        msg.map_or("absent".into(), Value::to_string),
-                        text
-                    ),
-                )
-            })
-        })
-        .collect()
 }
 
-/// A server event frame's data, from a wire entry going to the page.
-fn server_event(entry: &WireEntry) -> Option<serde_json::Map<String, Value>> {
+/// Every timestamp is the page's local time when the event reached the
+/// callback (to its form's resolution, stamped at most a few seconds
+/// before), and never earlier than the one before it. Events without the
+/// probe's clock (older records) and timestamps of no known form (the
+/// schema's to judge) are passed over.
+pub fn check_timestamps(trace: &CaseTrace) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let mut previous: Option<(usize, i64)> = None;
+    for (index, record) in trace.probe.events.iter().enumerate() {
+        let (Some(clock), Some(tz)) = (record.clock, record.tz) else {
+            continue;
+        };
+        let Some(stamp) = record
+            .event
+            .get("timestamp")
+            .and_then(jodo_contract::clock::parse_eventdata)
+        else {
+            continue;
+        };
+        let key = event_key(&record.event);
+        let shown = record
+            .event
+            .get("timestamp")
+            .map_or_else(String::new, Value::to_string);
+        let start = stamp.unix_ms(i64::from(tz));
+        let end = start + stamp.resolution * 1000;
+        // `clock` is a whole number of milliseconds from the page.
+        #[allow(clippy::cast_possible_truncation)]
+        let arrived = clock as i64;
+        if end + STAMPED_BEFORE_MS < arrived || start > arrived + STAMPED_AFTER_MS {
+            let off = (arrived - start) / 1000;
+            failures.push(Failure::new(
+                TIMESTAMPS,
+                format!(
+                    "event {index} ({key}): timestamp {shown} is {} s {} the page's clock when it arrived",
+                    off.abs(),
+                    if off > 0 { "behind" } else { "ahead of" }
+                ),
+            ));
+        }
+        if let Some((before, before_start)) = previous {
+            if end <= before_start {
+                failures.push(Failure::new(
+                    TIMESTAMPS,
+                    format!(
+                        "event {index} ({key}): timestamp {shown} is earlier than event {before}'s"
+                    ),
+                ));
+            }
+        }
+        previous = Some((index, start));
+    }
+    failures
+}
+
+/// A frame of the kit's protocol going to the page.
+fn server_frame(entry: &WireEntry) -> Option<Value> {
     let WireEntry::Frame { dir, text, .. } = entry else {
         return None;
     };
@@ -77,48 +181,79 @@ fn server_event(entry: &WireEntry) -> Option<serde_json::Map<String, Value>> {
         return None;
     }
     let frame: Value = serde_json::from_str(text).ok()?;
-    if frame.get("kind")? != "event" {
-        return None;
-    }
-    frame.get("data")?.as_object().cloned()
+    frame.get("kind")?.as_str()?;
+    Some(frame)
 }
 
-/// Pairs server events with callback events and compares their fields.
-pub fn check(trace: &CaseTrace, wire: &[WireEntry]) -> Vec<Failure> {
+/// Pairs the server's frames with the callback events made of them and
+/// compares their fields: every field of an `event` frame's data and its
+/// messageid, and the fields the catalogue maps from other frames (the
+/// welcome's systemcallid in `session/widgetInit`).
+pub fn check(trace: &CaseTrace, wire: &[WireEntry], catalog: &Catalog) -> Vec<Failure> {
     let events: Vec<&Value> = trace.probe.events.iter().map(|r| &r.event).collect();
-    let mut next = 0;
     let mut failures = Vec::new();
-    for data in wire.iter().filter_map(server_event) {
+    let mut compare = |index: usize, key: &str, field: &str, sent: &Value, what: &str| {
+        let event = events[index];
+        match event.get(field) {
+            Some(got) if got == sent => {}
+            Some(got) => failures.push(
+                Failure::new(
+                    RULE,
+                    format!("event {index} ({key}): {field} is {got}, but the server sent {sent}{what}"),
+                )
+                .diff(sent.to_string(), got.to_string()),
+            ),
+            None => failures.push(Failure::new(
+                RULE,
+                format!(
+                    "event {index} ({key}): the server sent {field} = {sent}{what}, the page got no {field}"
+                ),
+            )),
+        }
+    };
+    let frames: Vec<Value> = wire.iter().filter_map(server_frame).collect();
+    // Event frames: in order, each with the next callback event of its kind;
+    // one never delivered is for the expectations and the trace rules.
+    let mut next = 0;
+    for frame in frames.iter().filter(|f| f["kind"] == "event") {
+        let Some(data) = frame.get("data").and_then(Value::as_object) else {
+            continue;
+        };
         let key = event_key(&Value::Object(data.clone()));
-        // The next event of that kind the page got; one never delivered is
-        // for the expectations and the trace rules to judge.
         let Some(offset) = events[next..].iter().position(|e| event_key(e) == key) else {
             continue;
         };
         let index = next + offset;
         next = index + 1;
-        let event = events[index];
-        for (field, sent) in &data {
-            if field == "media" || field == "eventtype" {
-                continue;
+        for (field, sent) in data {
+            if field != "media" && field != "eventtype" {
+                compare(index, &key, field, sent, "");
             }
-            match event.get(field) {
-                Some(got) if got == sent => {}
-                Some(got) => failures.push(
-                    Failure::new(
-                        RULE,
-                        format!(
-                            "event {index} ({key}): {field} is {got}, but the server sent {sent}"
-                        ),
-                    )
-                    .diff(sent.to_string(), got.to_string()),
-                ),
-                None => failures.push(Failure::new(
-                    RULE,
-                    format!(
-                        "event {index} ({key}): the server sent {field} = {sent}, the page got no {field}"
-                    ),
-                )),
+        }
+        if let Some(id) = frame.get("messageid") {
+            compare(index, &key, "messageid", id, " as the frame's messageid");
+        }
+    }
+    // Other frames whose fields the catalogue maps into an event.
+    for entry in &catalog.events {
+        let key = entry.key();
+        for (field, how) in &entry.values {
+            let Some((kind, from)) = &how.frame else {
+                continue;
+            };
+            // A welcome that resumes a session makes no new event.
+            let sent = frames
+                .iter()
+                .filter(|f| f["kind"] == kind.as_str() && f["data"]["resumed"] != true);
+            let got = events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| event_key(e) == key)
+                .map(|(i, _)| i);
+            for (frame, index) in sent.zip(got) {
+                if let Some(value) = frame.get("data").and_then(|d| d.get(from)) {
+                    compare(index, &key, field, value, &format!(" in its {kind} frame"));
+                }
             }
         }
     }
@@ -163,21 +298,27 @@ mod tests {
         ];
         let good = trace(vec![
             json!({"media": "session", "eventtype": "initialized", "systemcallid": "1"}),
-            json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 3, "messageid": "s1"}),
-            json!({"media": "chat", "eventtype": "messagereceived", "msg": "Hi", "sender": "Emma"}),
+            json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 3, "messageid": "s2"}),
+            json!({"media": "chat", "eventtype": "messagereceived", "msg": "Hi", "sender": "Emma", "messageid": "s2"}),
         ]);
-        assert!(check(&good, &wire).is_empty());
+        let catalog = jodo_contract::Catalog::embedded().unwrap();
+        assert!(check(&good, &wire, &catalog).is_empty());
         let bad = trace(vec![
             json!({"media": "session", "eventtype": "allusersbusy", "msg": "wait", "position": 4}),
             json!({"media": "chat", "eventtype": "messagereceived", "msg": "hi"}),
         ]);
-        let failures: Vec<String> = check(&bad, &wire).into_iter().map(|f| f.message).collect();
+        let failures: Vec<String> = check(&bad, &wire, &catalog)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
         assert_eq!(
             failures,
             [
                 "event 0 (session/allusersbusy): position is 4, but the server sent 3",
+                "event 0 (session/allusersbusy): the server sent messageid = \"s2\" as the frame's messageid, the page got no messageid",
                 "event 1 (chat/messagereceived): msg is \"hi\", but the server sent \"Hi\"",
                 "event 1 (chat/messagereceived): the server sent sender = \"Emma\", the page got no sender",
+                "event 1 (chat/messagereceived): the server sent messageid = \"s2\" as the frame's messageid, the page got no messageid",
             ]
         );
     }
@@ -203,12 +344,63 @@ mod tests {
         ]);
         // The refused call (2) has no event of its own.
         t.steps = vec![call("Hello", 1), call("", 2), call("Bye, now", 1)];
-        assert!(check_sent_text(&t).is_empty());
+        let catalog = jodo_contract::Catalog::embedded().unwrap();
+        assert!(check_sent(&t, &catalog).is_empty());
         t.steps = vec![call("Hello", 1), call("Bye, now!", 1)];
-        let failures: Vec<String> = check_sent_text(&t).into_iter().map(|f| f.message).collect();
+        let failures: Vec<String> = check_sent(&t, &catalog)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
         assert_eq!(
             failures,
-            ["event 1 (chat/messagesent): msg is \"Bye, now\", but the page sent \"Bye, now!\""]
+            [
+                "event 1 (chat/messagesent): msg is \"Bye, now\", but the page gave SendChatMessage \"Bye, now!\""
+            ]
+        );
+    }
+
+    #[test]
+    fn a_timestamp_off_the_pages_clock_or_going_back_fails() {
+        // 2025-08-21 11:52:49 UTC; the page is at UTC+05:30 (offset -330).
+        let arrived = 1_755_777_169_000.0;
+        let at = |stamp: &str, clock: f64| {
+            json!({"at": 1.0, "type": "object", "clock": clock, "tz": -330,
+                   "event": {"media": "chat", "eventtype": "typing", "timestamp": stamp}})
+        };
+        let traced = |records: Vec<Value>| CaseTrace {
+            steps: Vec::new(),
+            probe: crate::trace::ProbeRecord::from_value(json!({"events": records})).unwrap(),
+            stopped: false,
+        };
+        let good = traced(vec![
+            at("2025-08-21 17:22:49", arrived),
+            at("2025-08-21 17:22:50", arrived + 900.0),
+            at("21 Aug 2025 05:22 PM", arrived + 1_000.0),
+        ]);
+        assert_eq!(check_timestamps(&good), Vec::new());
+        let bad = traced(vec![
+            // UTC written as if it were local time.
+            at("2025-08-21 11:52:49", arrived),
+            at("2025-08-21 17:22:49", arrived),
+            // A month off (getMonth without + 1).
+            at("2025-07-21 17:22:49", arrived),
+            at("2025-08-21 17:22:40", arrived),
+        ]);
+        let failures: Vec<String> = check_timestamps(&bad)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(failures.len(), 4, "{failures:#?}");
+        assert!(failures[0].contains("19800 s behind"), "{}", failures[0]);
+        assert!(
+            failures[2].contains("earlier than event 1"),
+            "{}",
+            failures[2]
+        );
+        assert!(
+            failures[3].contains("earlier than event 2") || failures[3].contains("behind"),
+            "{}",
+            failures[3]
         );
     }
 
@@ -231,11 +423,12 @@ mod tests {
                     .to_string(),
             },
         ];
-        assert!(check(&trace(vec![event.clone()]), &wire).is_empty());
+        let catalog = jodo_contract::Catalog::embedded().unwrap();
+        assert!(check(&trace(vec![event.clone()]), &wire, &catalog).is_empty());
         // The same frame going to the page is compared, and differs.
         let to_page = vec![frame(
             json!({"media": "chat", "eventtype": "typing", "msg": "x"}),
         )];
-        assert_eq!(check(&trace(vec![event]), &to_page).len(), 1);
+        assert_eq!(check(&trace(vec![event]), &to_page, &catalog).len(), 2);
     }
 }

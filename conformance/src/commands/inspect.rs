@@ -48,6 +48,9 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 /// `coverage`: 0 every catalogue entry has a case, 1 some has none.
 pub fn coverage(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
     let schemas = contract()?;
+    if args.fields {
+        return field_coverage(&schemas, args);
+    }
     let cases = match &args.cases {
         Some(dir) => jodo_conformance::case::from_dir(dir, &schemas)?,
         None => jodo_conformance::case::builtin(&schemas)?,
@@ -63,6 +66,57 @@ pub fn coverage(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("catalogue entries exercised by no case: {missing}");
+        Ok(super::failed())
+    }
+}
+
+/// `coverage --fields`: 0 every field's value is judged or has a reason.
+fn field_coverage(
+    schemas: &jodo_contract::Contract,
+    args: &CoverageArgs,
+) -> anyhow::Result<ExitCode> {
+    use std::fmt::Write as _;
+    let rows = jodo_contract::field_values::rows(schemas.catalog());
+    let loose = rows.iter().filter(|r| !r.accounted_for()).count();
+    let shown: Vec<_> = rows
+        .iter()
+        .filter(|r| !args.uncovered || !r.accounted_for())
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else {
+        let mut out = String::new();
+        for r in &shown {
+            let judged = if r.fixed {
+                "fixed by its schema".to_owned()
+            } else if !r.rules.is_empty() {
+                r.rules.join(", ")
+            } else if let Some(reason) = &r.reason {
+                format!("type only ({reason})")
+            } else {
+                "NOTHING".to_owned()
+            };
+            let from = r
+                .source
+                .as_ref()
+                .map(|s| format!("  = {s}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "{:<34} {:<15} {judged}{from}", r.event, r.field);
+        }
+        let valued = rows.iter().filter(|r| !r.rules.is_empty()).count();
+        let fixed = rows.iter().filter(|r| r.fixed).count();
+        let reasoned = rows.len() - valued - fixed - loose;
+        let _ = writeln!(
+            out,
+            "{} fields: {valued} judged by a value rule, {fixed} fixed by their schema, {reasoned} type only with a reason, {loose} with nothing",
+            rows.len()
+        );
+        print!("{out}");
+    }
+    if loose == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("fields whose value nothing judges: {loose}");
         Ok(super::failed())
     }
 }

@@ -27,6 +27,8 @@ fn trace(events: Vec<Value>) -> CaseTrace {
             at: i as f64,
             seq: Some(10 * (i as u64 + 1)),
             js_type: "object".into(),
+            clock: None,
+            tz: None,
             event,
         })
         .collect();
@@ -267,4 +269,29 @@ fn a_livekit_audio_request_asks_for_voice_or_video_by_type() {
     // A 201 request does not ask for video.
     let t = trace(vec![start, request(201), accepted("video")]);
     assert_eq!(rules_broken(&t), ["media-lifecycle"]);
+}
+
+#[test]
+fn a_systemcallid_of_another_session_is_caught_and_a_new_session_may_have_its_own() {
+    let ev = |eventtype: &str, id: &str, mid: &str| json!({"media": "session", "eventtype": eventtype, "systemcallid": id, "messageid": mid});
+    let good = trace(vec![
+        ev("initialized", "A", "m1"),
+        ev("widgetInit", "A", "m2"),
+        ev("initialized", "B", "m3"),
+        ev("widgetInit", "B", "m4"),
+    ]);
+    assert!(!rules_broken(&good).contains(&"session-ids".to_owned()));
+    let bad = trace(vec![
+        ev("initialized", "A", "m1"),
+        ev("widgetInit", "A", "m2"),
+        ev("initialized", "B", "m3"),
+        ev("widgetInit", "A", "m4"),
+    ]);
+    assert_eq!(
+        rules_broken(&bad)
+            .iter()
+            .filter(|r| *r == "session-ids")
+            .count(),
+        1
+    );
 }
