@@ -72,6 +72,11 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// The worker shell page it serves (see [`crate::page::Fresh`]), if any.
+    fn shell_url(&self) -> Option<String> {
+        None
+    }
+
     /// How many sessions it has served so far: a mark for
     /// [`Backend::frames_since`].
     fn sessions_served(&self) -> u64 {
@@ -221,6 +226,10 @@ impl Backend for MockBackend {
 
     fn trigger(&self, name: &str) -> Result<(), BackendError> {
         Ok(self.mock.trigger_newest_live(name)?)
+    }
+
+    fn shell_url(&self) -> Option<String> {
+        Some(format!("{}{}", self.mock.origin(), jodo_mock::SHELL_PATH))
     }
 
     fn sessions_served(&self) -> u64 {

@@ -193,6 +193,13 @@ pub struct RunArgs {
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+    /// How each case gets a fresh page: `frame` opens the kit's host page in
+    /// a new frame of a page each worker keeps open (the old frame, with all
+    /// the widget left in it, is removed; no top-level navigation to wait
+    /// for), `navigate` loads it as a top-level page, for a build that
+    /// behaves otherwise in a frame. A live run always navigates.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = jodo_conformance::page::Fresh::Frame)]
+    pub fresh_page: jodo_conformance::page::Fresh,
     /// Run only shard K of N (1-based, split by case id), to spread a run over machines.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::backend::Backend;
 use crate::case::{Case, DEFAULT_WAIT_MS, Step};
+use crate::page::Target;
 use crate::trace::{CaseTrace, ProbeRecord, StepOutcome, StepRecord, TraceError};
 
 /// Why a case could not be run at all (the harness, not the widget).
@@ -17,6 +18,10 @@ pub enum HarnessError {
     /// A WebDriver command failed.
     #[error("WebDriver command failed: {0}")]
     WebDriver(#[from] fantoccini::error::CmdError),
+    /// The worker's shell page is not the top-level page and could not be
+    /// loaded again.
+    #[error("the worker's shell page is gone and did not load again")]
+    NoShell,
     /// The page did not come up with its probe.
     #[error("the page at {0} did not load the probe (certificate interstitial or page error)")]
     NoProbe(String),
@@ -44,21 +49,34 @@ pub enum HarnessError {
 /// misbehaves is recorded in the trace instead.
 pub async fn run_case(
     client: &Client,
-    page_url: &str,
+    target: &Target,
     case: &Case,
     catalog: &Catalog,
     backend: &dyn Backend,
     stop_after: Duration,
-    evals_in_page: bool,
 ) -> Result<CaseTrace, HarnessError> {
     let started = Instant::now();
-    client.goto(page_url).await?;
+    let page_url = target.url.as_str();
     let steps = &case.steps;
     // In a page whose Content-Security-Policy forbids eval, the probe
     // cannot evaluate an expression; WebDriver can, so there the runner
     // evaluates them itself.
     let by_driver =
-        |s: &Step| s.is_driver_step() || (!evals_in_page && matches!(s, Step::Eval { .. }));
+        |s: &Step| s.is_driver_step() || (!target.evals_in_page && matches!(s, Step::Eval { .. }));
+    // In a frame, the first stretch of page steps opens the page in the
+    // same round trip; a case that starts with a runner step opens it first.
+    let mut to_open = match &target.shell {
+        None => {
+            client.goto(page_url).await?;
+            false
+        }
+        Some(_) if steps.first().is_some_and(by_driver) => {
+            open(client, target, stop_after).await?;
+            false
+        }
+        Some(_) => true,
+    };
+    let in_frame = target.shell.is_some();
     // A backend that runs no scenario of the kit's decides the allocation.
     let decides = !backend
         .provides()
@@ -70,7 +88,7 @@ pub async fn run_case(
     while i < steps.len() {
         if by_driver(&steps[i]) {
             let at = Instant::now();
-            let outcome = driver_step(client, backend, &steps[i], catalog).await?;
+            let outcome = driver_step(client, backend, &steps[i], catalog, in_frame).await?;
             let failed = !matches!(
                 outcome,
                 StepOutcome::Triggered | StepOutcome::Acted | StepOutcome::Returned { .. }
@@ -97,19 +115,37 @@ pub async fn run_case(
             .map(|s| page_step(s, catalog, decides))
             .collect();
         let left = stop_after.saturating_sub(started.elapsed());
-        let answer = client
-            .execute_async(
-                "var done = arguments[arguments.length - 1];\
-                 var p = window.__jodoProbe;\
-                 if (!p || !p.run) { done({noprobe: true}); return; }\
-                 p.run(arguments[0], arguments[1], arguments[2], done);",
-                vec![
-                    Value::Array(batch),
-                    json!(next_event),
-                    json!(duration_ms(left)),
-                ],
-            )
-            .await?;
+        let mut args = vec![
+            Value::Array(batch),
+            json!(next_event),
+            json!(duration_ms(left)),
+        ];
+        let script = if to_open {
+            to_open = false;
+            args.extend([json!(page_url), json!(duration_ms(left))]);
+            // Opens the page in a new frame, then runs the stretch in it.
+            "var done = arguments[arguments.length - 1];\
+             var a = arguments;\
+             var s = window.__jodoShell;\
+             if (!s) { done({noshell: true}); return; }\
+             s.open(a[3], a[4], function (why) {\
+               var p = s.probe();\
+               if (why || !p || !p.run) { done({noprobe: true, why: why}); return; }\
+               p.run(a[0], a[1], a[2], done);\
+             });"
+        } else {
+            "var done = arguments[arguments.length - 1];\
+             var p = window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe;\
+             if (!p || !p.run) { done({noprobe: true}); return; }\
+             p.run(arguments[0], arguments[1], arguments[2], done);"
+        };
+        let answer = client.execute_async(script, args).await?;
+        if answer.get("noshell").is_some() {
+            // The top-level page is not the shell: load it, open the page,
+            // and run the stretch again.
+            open(client, target, stop_after.saturating_sub(started.elapsed())).await?;
+            continue;
+        }
         if answer.get("noprobe").is_some() {
             return Err(HarnessError::NoProbe(page_url.to_owned()));
         }
@@ -164,6 +200,55 @@ pub async fn run_case(
     Ok(trace)
 }
 
+/// The probe of the case's page, in a frame of the shell or at the top.
+const PROBE: &str = "(window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe)";
+
+/// Opens the case's page in a new frame of the worker's shell, loading
+/// the shell first when the top-level page is not it (the first case, or
+/// a build that navigated the top-level page away).
+///
+/// # Errors
+/// [`HarnessError::NoProbe`] when the page does not come up with its probe.
+pub async fn open(client: &Client, target: &Target, limit: Duration) -> Result<(), HarnessError> {
+    let Some(shell) = &target.shell else {
+        client.goto(&target.url).await?;
+        return Ok(());
+    };
+    let script = "var done = arguments[arguments.length - 1];\
+                  var s = window.__jodoShell;\
+                  if (!s) { done({noshell: true}); return; }\
+                  s.open(arguments[0], arguments[1], function (why) { done(why ? {noprobe: why} : {}); });";
+    let args = || vec![json!(target.url), json!(duration_ms(limit))];
+    let mut answer = client.execute_async(script, args()).await?;
+    if answer.get("noshell").is_some() {
+        client.goto(shell).await?;
+        answer = client.execute_async(script, args()).await?;
+    }
+    if answer.get("noshell").is_some() {
+        return Err(HarnessError::NoShell);
+    }
+    if answer.get("noprobe").is_some() {
+        return Err(HarnessError::NoProbe(target.url.clone()));
+    }
+    Ok(())
+}
+
+/// Runs `act` on the case's page: inside its frame when it is in one.
+async fn in_page<T>(
+    client: &Client,
+    in_frame: bool,
+    act: impl std::future::Future<Output = T>,
+) -> Result<T, HarnessError> {
+    if in_frame {
+        client.enter_frame(0).await?;
+    }
+    let out = act.await;
+    if in_frame {
+        client.enter_parent_frame().await?;
+    }
+    Ok(out)
+}
+
 /// A step the runner does itself: a control trigger on the backend, or a
 /// real WebDriver action on the page (which carries user activation).
 async fn driver_step(
@@ -171,6 +256,7 @@ async fn driver_step(
     backend: &dyn Backend,
     step: &Step,
     catalog: &Catalog,
+    in_frame: bool,
 ) -> Result<StepOutcome, HarnessError> {
     let failed = |e: &dyn std::fmt::Display| StepOutcome::ActionFailed {
         message: e.to_string(),
@@ -186,21 +272,34 @@ async fn driver_step(
                 message: e.to_string(),
             },
         },
-        Step::Click { click } => match client.find(Locator::Css(click)).await {
-            Ok(el) => acted(el.click().await),
-            Err(e) => failed(&e),
-        },
-        Step::Type { typing } => match client.find(Locator::Css(&typing.into)).await {
-            Ok(el) => acted(el.send_keys(&typing.text).await),
-            Err(e) => failed(&e),
-        },
+        Step::Click { click } => {
+            in_page(client, in_frame, async {
+                match client.find(Locator::Css(click)).await {
+                    Ok(el) => acted(el.click().await),
+                    Err(e) => failed(&e),
+                }
+            })
+            .await?
+        }
+        Step::Type { typing } => {
+            in_page(client, in_frame, async {
+                match client.find(Locator::Css(&typing.into)).await {
+                    Ok(el) => acted(el.send_keys(&typing.text).await),
+                    Err(e) => failed(&e),
+                }
+            })
+            .await?
+        }
         Step::WaitVisible {
             wait_visible,
             timeout_ms,
         } => {
             let limit = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_WAIT_MS));
             let started = Instant::now();
-            loop {
+            if in_frame {
+                client.enter_frame(0).await?;
+            }
+            let outcome = loop {
                 let shown = match client.find(Locator::Css(wait_visible)).await {
                     Ok(el) => el.is_displayed().await.unwrap_or(false),
                     Err(_) => false,
@@ -217,7 +316,11 @@ async fn driver_step(
                     };
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            if in_frame {
+                client.enter_parent_frame().await?;
             }
+            outcome
         }
         Step::Call { call, args, .. } => {
             // The probe puts a button in the page whose click makes the
@@ -228,7 +331,9 @@ async fn driver_step(
                 .unwrap_or_else(|| format!("window.{call}"));
             let armed = client
                 .execute(
-                    "var p = window.__jodoProbe; return p ? p.arm(arguments[0], arguments[1]) : null;",
+                    &format!(
+                        "var p = {PROBE}; return p ? p.arm(arguments[0], arguments[1]) : null;"
+                    ),
                     vec![json!(path.trim_start_matches("window.")), json!(args)],
                 )
                 .await?;
@@ -237,11 +342,18 @@ async fn driver_step(
                     "the page (no probe to arm a gesture)".into(),
                 ));
             };
-            if let Err(e) = client.find(Locator::Id(id)).await?.click().await {
+            let clicked = in_page(client, in_frame, async {
+                match client.find(Locator::Id(id)).await {
+                    Ok(el) => el.click().await,
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+            if let Err(e) = clicked {
                 return Ok(failed(&e));
             }
             let answer = client
-                .execute("return window.__jodoProbe.disarm();", vec![])
+                .execute(&format!("return {PROBE}.disarm();"), vec![])
                 .await?;
             call_outcome(&answer)?
         }
@@ -251,7 +363,7 @@ async fn driver_step(
                  return Promise.resolve(v).then(function (x) {{ return {{returned: x === undefined ? null : x, type: typeof x}}; }},\n\
                  function (e) {{ return {{threw: String((e && e.message) || e)}}; }});"
             );
-            let answer = client.execute(&script, vec![]).await?;
+            let answer = in_page(client, in_frame, client.execute(&script, vec![])).await??;
             call_outcome(&answer)?
         }
         Step::Wait { .. } => {
@@ -358,7 +470,7 @@ fn page_ms(ms: Option<&Value>) -> u64 {
 pub async fn read_probe(client: &Client) -> Result<ProbeRecord, HarnessError> {
     let raw = client
         .execute(
-            "var p = window.__jodoProbe; return p ? p.snapshot() : null;",
+            &format!("var p = {PROBE}; return p ? p.snapshot() : null;"),
             vec![],
         )
         .await?;

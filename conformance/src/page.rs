@@ -1,5 +1,6 @@
 //! Where the SDK under test runs: the kit's own host page, served by the
-//! backend, or a page at a URL of the user's.
+//! backend, or a page at a URL of the user's; and how each case gets it
+//! afresh.
 
 use crate::backend::Backend;
 
@@ -32,6 +33,47 @@ impl Page {
                 None => format!("{}/?probe=version", backend.origin()),
             },
             Page::Url(url) => url.clone(),
+        }
+    }
+}
+
+/// How each case gets a fresh page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fresh {
+    /// A new frame in a page the worker keeps open (the mock serves it):
+    /// the previous frame's document, with everything the widget left in
+    /// it, is removed, and the top-level navigation WebDriver would wait
+    /// for (most of a case's harness time) is not paid. The kit's host
+    /// page only; any other page is navigated to.
+    #[default]
+    Frame,
+    /// A top-level navigation per case, for a build that behaves otherwise
+    /// inside a frame.
+    Navigate,
+}
+
+/// Where a case's page is loaded, as the executor needs it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The page's URL.
+    pub url: String,
+    /// The worker's shell page when the case's page is opened in a frame
+    /// of it; `None`: navigated to.
+    pub shell: Option<String>,
+    /// Whether the probe may evaluate expressions (see [`Page::evals_in_page`]).
+    pub evals_in_page: bool,
+}
+
+impl Page {
+    /// Where a case (or, with `None`, the version probe) is loaded.
+    pub fn target(&self, backend: &dyn Backend, case: Option<&str>, fresh: Fresh) -> Target {
+        Target {
+            url: self.url(backend, case),
+            shell: match (self, fresh) {
+                (Page::KitHost, Fresh::Frame) => backend.shell_url(),
+                _ => None,
+            },
+            evals_in_page: self.evals_in_page(),
         }
     }
 }

@@ -13,6 +13,10 @@ use crate::browser::bidi::{Bidi, BidiError, plain};
 /// The probe script.
 pub const SCRIPT: &str = include_str!("../assets/probe.js");
 
+/// The page a worker keeps open, opening each case's page in a new frame
+/// (see [`crate::page::Fresh`]).
+pub const SHELL: &str = include_str!("../assets/shell.html");
+
 /// The name of the BiDi channel the probe pushes its records on.
 pub const CHANNEL: &str = "jodo-probe";
 
@@ -136,6 +140,7 @@ where
 pub fn preload() -> jodo_mock::Preload {
     jodo_mock::Preload {
         script: Arc::from(SCRIPT.as_bytes()),
+        shell: Some(Arc::from(SHELL.as_bytes())),
     }
 }
 
@@ -154,5 +159,6 @@ pub fn preload_for(dialect: Option<&jodo_contract::dialect::Dialect>) -> jodo_mo
     );
     jodo_mock::Preload {
         script: Arc::from(script.into_bytes()),
+        shell: Some(Arc::from(SHELL.as_bytes())),
     }
 }

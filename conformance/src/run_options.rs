@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub backend: BackendKind,
     /// The page the SDK runs in.
     pub page: Page,
+    /// How each case gets its page afresh.
+    pub fresh: crate::page::Fresh,
     /// Contract profile events are checked in.
     pub profile: Profile,
     /// Per-case limit overriding each case's own `timeout_ms`.

@@ -113,6 +113,7 @@ pub(crate) async fn work(
             &CaseSetting {
                 ctx: shared.ctx,
                 page: &options.page,
+                fresh: options.fresh,
                 timeout: options.case_timeout,
                 watch: watch.as_ref(),
             },
@@ -186,10 +187,15 @@ async fn build_version(
     backend: &dyn Backend,
 ) -> Option<String> {
     let client = browser.client();
-    client.goto(&options.page.url(backend, None)).await.ok()?;
+    let target = options.page.target(backend, None, options.fresh);
+    if let Some(shell) = &target.shell {
+        client.goto(shell).await.ok()?;
+    }
+    executor::open(client, &target, WARM_UP_LIMIT).await.ok()?;
     let answer = client
         .execute(
-            "return window.__jodoProbe ? window.__jodoProbe.call('jodoInitBOT.getVersion', []) : null;",
+            "var p = window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe;\
+             return p ? p.call('jodoInitBOT.getVersion', []) : null;",
             vec![],
         )
         .await
@@ -211,6 +217,8 @@ pub struct CaseSetting<'a> {
     pub ctx: &'a CheckContext<'a>,
     /// The page the SDK runs in.
     pub page: &'a Page,
+    /// How the case gets it afresh.
+    pub fresh: crate::page::Fresh,
     /// A limit overriding the case's own.
     pub timeout: Option<Duration>,
     /// Where the case's wire and console come from, when they are watched.
@@ -311,21 +319,14 @@ pub async fn run_one(
     let result = match backend.prepare(case) {
         Err(e) => Err(Ended::Harness(HarnessError::Backend(e))),
         Ok(()) => {
-            let url = setting.page.url(backend, Some(&case.id));
+            let target = setting.page.target(backend, Some(&case.id), setting.fresh);
             let catalog = ctx.schemas.catalog();
             // The page stops the case a little before the limit, so a case
             // that waits forever still reports where it was; the limit
             // itself catches a page that no longer answers at all.
             let in_page = limit.saturating_sub(PAGE_STOP_MARGIN);
-            let run = executor::run_case(
-                browser.client(),
-                &url,
-                case,
-                catalog,
-                backend,
-                in_page,
-                setting.page.evals_in_page(),
-            );
+            let run =
+                executor::run_case(browser.client(), &target, case, catalog, backend, in_page);
             match tokio::time::timeout(limit, run).await {
                 Err(_) => Err(Ended::Timeout),
                 Ok(Err(e)) => Err(Ended::Harness(e)),

@@ -46,7 +46,7 @@ pub use routes::console::CONSOLE_PATH;
 pub use routes::session_api::SCENARIO_HINT;
 pub use server::{MockServer, StartError, TriggerError};
 pub use session::SessionSummary;
-pub use site::{PRELOAD_PATH, Preload, WIDGET_PATH, WidgetBuild};
+pub use site::{PRELOAD_PATH, Preload, SHELL_PATH, WIDGET_PATH, WidgetBuild};
 pub use state::{
     ChannelLimits, ConfigError, DEFAULT_CONTROL_BODY_BYTES, DEFAULT_OPEN_SESSIONS,
     DEFAULT_SESSIONS_KEPT, MockConfig, OpenSessions,

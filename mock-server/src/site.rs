@@ -117,7 +117,14 @@ impl WidgetBuild {
 pub struct Preload {
     /// The script.
     pub script: Arc<[u8]>,
+    /// A page served at [`SHELL_PATH`] that the runner keeps open and
+    /// opens each case's host page in, as a fresh frame (the runner's, so
+    /// the mock need not know it either).
+    pub shell: Option<Arc<[u8]>>,
 }
+
+/// Where the runner's shell page is served, when it gave one.
+pub const SHELL_PATH: &str = "/kit/shell";
 
 /// The host page with its placeholders filled in, loading the widget from
 /// this server.

@@ -266,6 +266,8 @@ pub async fn certify(
         let setting = CaseSetting {
             ctx: &ctx,
             page: &page,
+            // The integrator's page, as it is: navigated to, never framed.
+            fresh: crate::page::Fresh::Navigate,
             timeout: None,
             watch: Some(&watch),
         };

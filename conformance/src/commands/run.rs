@@ -34,6 +34,7 @@ pub async fn exec(args: RunArgs) -> anyhow::Result<ExitCode> {
         profile: args.profile,
         case_timeout: args.timeout.map(std::time::Duration::from_millis),
         jobs: usize::from(args.jobs),
+        fresh: args.fresh_page,
         shard: args.shard,
         fail_fast: args.fail_fast.then_some(FailFast::AnyFailure),
         known,

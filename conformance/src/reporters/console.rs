@@ -70,7 +70,7 @@ pub fn summary_lines(report: &RunReport) -> Vec<String> {
         ),
         report.coverage.summary_line(),
         format!(
-            "timing: suite {:.1} s wall with {} worker(s) (target <= 30 s); harness overhead per case median {} ms, max {} ms (target <= 150 ms)",
+            "timing: suite {:.1} s wall with {} worker(s) (target <= 30 s); harness overhead per case median {} ms (target <= 50 ms), max {} ms",
             t.suite_ms as f64 / 1000.0,
             report.jobs,
             t.overhead_median_ms,

@@ -7,6 +7,7 @@ mod common;
 mod dialect;
 mod firefox;
 mod grid;
+mod isolation;
 mod replay;
 mod robustness;
 mod run;

@@ -19,7 +19,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::routing::{MethodFilter, get, on};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::site::{PRELOAD_PATH, WIDGET_PATH};
+use crate::site::{PRELOAD_PATH, SHELL_PATH, WIDGET_PATH};
 use crate::state::AppState;
 
 /// Every route of the mock. The session API and the channel sit where
@@ -30,6 +30,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::host_page))
         .route(PRELOAD_PATH, get(pages::preload))
+        .route(SHELL_PATH, get(pages::shell))
         .route(WIDGET_PATH, get(pages::widget))
         .route(
             &session.path,

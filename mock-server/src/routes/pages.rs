@@ -37,6 +37,18 @@ pub(crate) async fn preload(State(state): State<Arc<AppState>>, headers: HeaderM
     }
 }
 
+/// The runner's shell page, when its preload brought one.
+pub(crate) async fn shell(State(state): State<Arc<AppState>>) -> Response {
+    match state.preload.as_ref().and_then(|p| p.shell.clone()) {
+        Some(page) => (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page.to_vec(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// The widget build under test.
 pub(crate) async fn widget(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let script = state

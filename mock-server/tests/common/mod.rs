@@ -76,6 +76,7 @@ pub async fn harness_with(tweak: impl FnOnce(MockConfig) -> MockConfig) -> Harne
         gateway: Gateway::new(vec![development_keys()], vec!["https://host.test".into()]),
         preload: Some(jodo_mock::Preload {
             script: std::sync::Arc::from(&b"window.preloaded = true;"[..]),
+            shell: None,
         }),
         ..config
     }))
