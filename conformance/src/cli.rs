@@ -344,6 +344,12 @@ pub struct SelftestArgs {
     /// Browser: chromium, firefox or webkit.
     #[arg(long, value_enum, default_value_t = BrowserKind::Chromium)]
     pub browser: BrowserKind,
+    /// Parallel workers for each build's run, each with its own browser
+    /// and mock (worth it with --full-matrix on a machine with cores to
+    /// spare).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     /// Run every case on every mutant for the complete kill matrix (slow:
     /// a build that breaks everything waits out every case). By default a
     /// mutant's run stops at the first case naming the broken check.

@@ -50,6 +50,11 @@ pub fn select_cases(options: &RunOptions, schemas: &Contract) -> Result<Vec<Case
             return Err(RunError::NoCases(format!("shard {shard}")));
         }
     }
+    // A run that stops at a named check (a mutant's) tries the cases
+    // written for that check first; the order is otherwise the ids'.
+    if let Some(stop) = &options.fail_fast {
+        cases.sort_by_key(|c| !stop.aims_at(c));
+    }
     Ok(cases)
 }
 

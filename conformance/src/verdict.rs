@@ -58,6 +58,27 @@ pub enum FailFast {
 }
 
 impl FailFast {
+    /// Whether a case is written to catch what this stops at: it names the
+    /// rule, or calls the method whose return code is the check. The
+    /// self-test runs such cases first, so a mutant's run is short however
+    /// many cases the suite has.
+    pub fn aims_at(&self, case: &crate::case::Case) -> bool {
+        let FailFast::Naming(check) = self else {
+            return false;
+        };
+        if case.rules.iter().any(|r| r == check) {
+            return true;
+        }
+        let method = check.strip_prefix("return-code:");
+        case.steps.iter().any(|s| match s {
+            crate::case::Step::Call { call, returns, .. } => {
+                returns.is_some() && method == Some(call.as_str())
+            }
+            crate::case::Step::Eval { rule: Some(r), .. } => r == check,
+            _ => false,
+        })
+    }
+
     /// Whether this settled case ends the run.
     pub fn stops_at(&self, case: &CaseReport) -> bool {
         match self {

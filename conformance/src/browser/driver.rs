@@ -118,6 +118,31 @@ impl Driver {
         tmpdir: &Path,
         display: Option<&str>,
     ) -> Result<Self, BrowserError> {
+        // A driver now and then says nothing on a busy machine (seen about
+        // once in a few hundred starts here): one more try, before a long
+        // run is given up for it.
+        match Self::start_once(name, args, marker, tmpdir, display).await {
+            Err(BrowserError::DriverStart(first)) => {
+                Self::start_once(name, args, marker, tmpdir, display)
+                    .await
+                    .map_err(|e| match e {
+                        BrowserError::DriverStart(second) => {
+                            BrowserError::DriverStart(format!("{second} (the first try: {first})"))
+                        }
+                        other => other,
+                    })
+            }
+            other => other,
+        }
+    }
+
+    async fn start_once(
+        name: &'static str,
+        args: &[&str],
+        marker: &'static str,
+        tmpdir: &Path,
+        display: Option<&str>,
+    ) -> Result<Self, BrowserError> {
         let binary = find_on_path(name).ok_or(BrowserError::Missing { what: name })?;
         let mut command = Command::new(&binary);
         if let Some(display) = display {
@@ -153,8 +178,12 @@ impl Driver {
             });
         }
         let mut driver = Self { group, port: 0 };
+        let mut said = Vec::new();
         let port = tokio::time::timeout(Duration::from_secs(20), async {
             while let Some(line) = rx.recv().await {
+                if said.len() < 5 {
+                    said.push(line.clone());
+                }
                 if let Some(rest) = line.split(marker).nth(1) {
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                     return digits.parse::<u16>().ok();
@@ -167,8 +196,13 @@ impl Driver {
         .flatten();
         let Some(port) = port else {
             driver.kill();
+            let output = if said.is_empty() {
+                "nothing".to_owned()
+            } else {
+                said.join(" | ")
+            };
             return Err(BrowserError::DriverStart(format!(
-                "{name} did not report its port within 20 s"
+                "{name} did not report its port within 20 s; it printed {output}"
             )));
         };
         driver.port = port;

@@ -51,6 +51,7 @@ pub async fn exec(args: SelftestArgs) -> anyhow::Result<ExitCode> {
             ..BrowserOptions::default()
         },
         dialect: super::dialect(args.dialect.as_deref(), &schemas)?,
+        jobs: usize::from(args.jobs),
         ..RunOptions::default()
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
