@@ -150,11 +150,27 @@ fn upstream_authority(text: &str) -> anyhow::Result<String> {
     Ok(format!("{host}:{}", url.port().unwrap_or(443)))
 }
 
-/// Resolves at Ctrl-C; never, if the handler cannot be installed (the run
-/// then goes on to its end).
+/// Resolves at Ctrl-C or SIGTERM; never, if neither handler can be
+/// installed (the run then goes on to its end).
 pub async fn interrupt() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+    // SIGTERM too: a CI system cancelling a job sends it, and the browsers
+    // and drivers must not outlive the run then either.
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    let int = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = term => {}
+        () = int => {}
     }
 }
 

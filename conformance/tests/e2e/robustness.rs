@@ -8,6 +8,16 @@ use crate::common::*;
 /// interrupted (report.json, JUnit and HTML all say so).
 #[test]
 fn ctrl_c_stops_the_run_writes_what_finished_and_leaves_no_process() {
+    interrupted_by(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_stops_the_run_as_ctrl_c_does() {
+    // What a CI system sends when it cancels a job.
+    interrupted_by(libc::SIGTERM);
+}
+
+fn interrupted_by(signal: i32) {
     let dir = tempfile::tempdir().unwrap();
     // A build whose session API call never resolves keeps the second case
     // waiting, so the interrupt lands while the browser is busy; the first
@@ -65,7 +75,7 @@ fn ctrl_c_stops_the_run_writes_what_finished_and_leaves_no_process() {
     std::thread::sleep(Duration::from_millis(1000));
     // SAFETY: signalling our own child process.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, signal);
     }
     let started = Instant::now();
     let status = loop {
@@ -74,7 +84,7 @@ fn ctrl_c_stops_the_run_writes_what_finished_and_leaves_no_process() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "run did not stop after Ctrl-C"
+            "run did not stop after signal {signal}"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -85,7 +95,7 @@ fn ctrl_c_stops_the_run_writes_what_finished_and_leaves_no_process() {
     assert_eq!(
         leftovers(&marker),
         Vec::<String>::new(),
-        "processes outlived Ctrl-C"
+        "processes outlived signal {signal}"
     );
     let report = read_report(&reports);
     let ran: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
