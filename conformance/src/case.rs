@@ -367,11 +367,33 @@ pub fn from_file(path: &Path, schemas: &Contract) -> Result<Case, CaseError> {
 /// # Errors
 /// [`CaseError`] for an unreadable directory or a broken case.
 pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Case>, CaseError> {
+    let mut cases = Vec::new();
+    for (path, stem, text) in yaml_files(dir)? {
+        let mut case = parse(&text, &path.display().to_string(), Some(&stem), schemas)?;
+        case.golden_snapshot = std::fs::read_to_string(golden_path(dir, &case.id)).ok();
+        cases.push(case);
+    }
+    let matrices = dir.join("matrices");
+    if matrices.is_dir() {
+        for (path, stem, text) in yaml_files(&matrices)? {
+            cases.extend(matrix::expand(
+                &text,
+                &path.display().to_string(),
+                Some(&stem),
+                schemas,
+            )?);
+        }
+    }
+    finish(cases)
+}
+
+/// The `*.yaml` files of a folder: path, name without `.yaml`, text.
+fn yaml_files(dir: &Path) -> Result<Vec<(std::path::PathBuf, String, String)>, CaseError> {
     let read_err = |source| CaseError::Read {
         path: dir.display().to_string(),
         source,
     };
-    let mut cases = Vec::new();
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
         if path.extension().is_some_and(|e| e == "yaml") {
@@ -380,38 +402,14 @@ pub fn from_dir(dir: &Path, schemas: &Contract) -> Result<Vec<Case>, CaseError> 
                     path: path.display().to_string(),
                     source,
                 })?;
-            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            let mut case = parse(&text, &path.display().to_string(), id.as_deref(), schemas)?;
-            case.golden_snapshot = std::fs::read_to_string(golden_path(dir, &case.id)).ok();
-            cases.push(case);
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((path, stem, text));
         }
     }
-    let matrices = dir.join("matrices");
-    if matrices.is_dir() {
-        let read_err = |source| CaseError::Read {
-            path: matrices.display().to_string(),
-            source,
-        };
-        for entry in std::fs::read_dir(&matrices).map_err(read_err)? {
-            let path = entry.map_err(read_err)?.path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                let text = jodo_contract::yaml::read_data_file(&path).map_err(|source| {
-                    CaseError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    }
-                })?;
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-                cases.extend(matrix::expand(
-                    &text,
-                    &path.display().to_string(),
-                    stem.as_deref(),
-                    schemas,
-                )?);
-            }
-        }
-    }
-    finish(cases)
+    Ok(files)
 }
 
 /// Parses one case and checks it: YAML, the case schema, then the

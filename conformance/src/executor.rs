@@ -133,13 +133,16 @@ pub async fn run_case(
                if (why || !p || !p.run) { done({noprobe: true, why: why}); return; }\
                p.run(a[0], a[1], a[2], done);\
              });"
+            .to_owned()
         } else {
-            "var done = arguments[arguments.length - 1];\
-             var p = window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe;\
-             if (!p || !p.run) { done({noprobe: true}); return; }\
-             p.run(arguments[0], arguments[1], arguments[2], done);"
+            format!(
+                "var done = arguments[arguments.length - 1];\
+                 var p = {PROBE};\
+                 if (!p || !p.run) {{ done({{noprobe: true}}); return; }}\
+                 p.run(arguments[0], arguments[1], arguments[2], done);"
+            )
         };
-        let answer = client.execute_async(script, args).await?;
+        let answer = client.execute_async(&script, args).await?;
         if answer.get("noshell").is_some() {
             // The top-level page is not the shell: load it, open the page,
             // and run the stretch again.
@@ -201,7 +204,8 @@ pub async fn run_case(
 }
 
 /// The probe of the case's page, in a frame of the shell or at the top.
-const PROBE: &str = "(window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe)";
+pub(crate) const PROBE: &str =
+    "(window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe)";
 
 /// Opens the case's page in a new frame of the worker's shell, loading
 /// the shell first when the top-level page is not it (the first case, or
@@ -296,31 +300,27 @@ async fn driver_step(
         } => {
             let limit = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_WAIT_MS));
             let started = Instant::now();
-            if in_frame {
-                client.enter_frame(0).await?;
-            }
-            let outcome = loop {
-                let shown = match client.find(Locator::Css(wait_visible)).await {
-                    Ok(el) => el.is_displayed().await.unwrap_or(false),
-                    Err(_) => false,
-                };
-                if shown {
-                    break StepOutcome::Acted;
-                }
-                if started.elapsed() >= limit {
-                    break StepOutcome::ActionFailed {
-                        message: format!(
-                            "{wait_visible} was not shown within {} ms",
-                            duration_ms(limit)
-                        ),
+            in_page(client, in_frame, async {
+                loop {
+                    let shown = match client.find(Locator::Css(wait_visible)).await {
+                        Ok(el) => el.is_displayed().await.unwrap_or(false),
+                        Err(_) => false,
                     };
+                    if shown {
+                        break StepOutcome::Acted;
+                    }
+                    if started.elapsed() >= limit {
+                        break StepOutcome::ActionFailed {
+                            message: format!(
+                                "{wait_visible} was not shown within {} ms",
+                                duration_ms(limit)
+                            ),
+                        };
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            };
-            if in_frame {
-                client.enter_parent_frame().await?;
-            }
-            outcome
+            })
+            .await?
         }
         Step::Call { call, args, .. } => {
             // The probe puts a button in the page whose click makes the

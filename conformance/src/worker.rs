@@ -188,14 +188,14 @@ async fn build_version(
 ) -> Option<String> {
     let client = browser.client();
     let target = options.page.target(backend, None, options.fresh);
-    if let Some(shell) = &target.shell {
-        client.goto(shell).await.ok()?;
-    }
+    // Loads the shell first when the page goes into a frame of it.
     executor::open(client, &target, WARM_UP_LIMIT).await.ok()?;
     let answer = client
         .execute(
-            "var p = window.__jodoShell ? window.__jodoShell.probe() : window.__jodoProbe;\
-             return p ? p.call('jodoInitBOT.getVersion', []) : null;",
+            &format!(
+                "var p = {}; return p ? p.call('jodoInitBOT.getVersion', []) : null;",
+                executor::PROBE
+            ),
             vec![],
         )
         .await

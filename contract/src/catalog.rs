@@ -198,6 +198,19 @@ impl MethodEntry {
     pub fn return_meaning(&self, code: i64) -> Option<&str> {
         self.returns.get(&code.to_string()).map(String::as_str)
     }
+
+    /// Whether a call that gave `returned` was accepted, so its arguments
+    /// went on: the documented success code, 1 where the spec documents
+    /// none (A13), or a value that is no code at all (getVersion's text).
+    pub fn accepted(&self, returned: &serde_json::Value) -> bool {
+        let Some(code) = returned.as_i64() else {
+            return !returned.is_null();
+        };
+        if self.returns.is_empty() {
+            return code == 1;
+        }
+        self.return_meaning(code) == Some("Success")
+    }
 }
 
 /// One status code.
@@ -353,6 +366,21 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_is_accepted_by_its_documented_success_code_or_a_value() {
+        use serde_json::json;
+        let cat = Catalog::embedded().unwrap();
+        let m = |name: &str| cat.method(name).unwrap();
+        assert!(m("ChatBotDataPush").accepted(&json!(1)));
+        assert!(!m("ChatBotDataPush").accepted(&json!(0)));
+        assert!(!m("SendChatMessage").accepted(&json!(3)));
+        // No documented codes: 1 or 2 (A13).
+        assert!(m("EndSession").accepted(&json!(1)));
+        assert!(!m("EndSession").accepted(&json!(2)));
+        assert!(m("getVersion").accepted(&json!("2.0.0")));
+        assert!(!m("getVersion").accepted(&json!(null)));
+    }
 
     #[test]
     fn embedded_catalogue_parses_and_has_no_duplicates() {

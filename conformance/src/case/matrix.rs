@@ -15,8 +15,7 @@ use super::{Case, CaseError};
 #[derive(Debug, Deserialize)]
 struct MatrixFile {
     matrix: String,
-    #[allow(dead_code)] // read by people; the schema requires it
-    title: String,
+    // `title` is for people; the schema requires it, the engine needs none.
     axes: Vec<Axis>,
     #[serde(default)]
     exclude: Vec<BTreeMap<String, String>>,

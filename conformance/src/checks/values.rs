@@ -1,5 +1,6 @@
-//! Values, not only shapes: every field of an event the server sent
-//! reaches the page's callback with the value the server gave it.
+//! Values, not only shapes: the catalogue says how each field's value is
+//! judged (`values` and `common_values`, see `jodo_contract::field_values`),
+//! and these checks judge them.
 //!
 //! The schemas say a `msg` is a string and a queue `position` an integer;
 //! a build that hands the page the right type with the wrong value (a
@@ -7,10 +8,11 @@
 //! them. The case's wire (the mock's record, or the proxy's) holds what the
 //! server sent, so each server `event` frame is paired, in order, with the
 //! callback event of the same media and eventtype, and every field of the
-//! frame's data must be in the event, equal. Fields the widget adds itself
-//! (messageid, timestamp) are not in the frame and are left to their own
-//! rules. Frames of a protocol other than the kit's (a live run's own
-//! dialect) are not read here.
+//! frame's data, and its messageid, must be in the event, equal
+//! (`server-values`). What the page chose comes back unchanged
+//! (`sent-values`), and timestamps agree with the page's clock
+//! (`timestamps`). Frames of a protocol other than the kit's (a live run's
+//! own dialect) are not read here.
 
 use jodo_contract::Catalog;
 use serde_json::Value;
@@ -21,7 +23,7 @@ use crate::trace::CaseTrace;
 use crate::wire::WireEntry;
 
 /// The rule id failures carry (`schemas/catalog.yaml`).
-pub const RULE: &str = "server-values";
+pub const RULE: &str = jodo_contract::field_values::SERVER_VALUES;
 
 /// The rule of the values the page chose (`schemas/catalog.yaml`).
 pub const SENT_VALUES: &str = "sent-values";
@@ -64,13 +66,13 @@ pub fn check_sent(trace: &CaseTrace, catalog: &Catalog) -> Vec<Failure> {
             {
                 (Some((method, index)), _) => (
                     method,
-                    accepted_calls(trace, method)
+                    accepted_calls(trace, catalog, method)
                         .map(|(args, _)| args.get(*index))
                         .collect(),
                 ),
                 (None, Some(method)) => (
                     method,
-                    accepted_calls(trace, method)
+                    accepted_calls(trace, catalog, method)
                         .map(|(_, v)| Some(v))
                         .collect(),
                 ),
@@ -98,11 +100,13 @@ pub fn check_sent(trace: &CaseTrace, catalog: &Catalog) -> Vec<Failure> {
 }
 
 /// The arguments and the value of every call of `method` the widget
-/// accepted: a value other than a refusal code (2, 3, or 0 for nothing).
+/// accepted, as the catalogue reads its return code.
 fn accepted_calls<'t>(
     trace: &'t CaseTrace,
+    catalog: &'t Catalog,
     method: &'t str,
 ) -> impl Iterator<Item = (&'t [Value], &'t Value)> + 't {
+    let entry = catalog.method(method);
     trace
         .steps
         .iter()
@@ -110,7 +114,7 @@ fn accepted_calls<'t>(
             (
                 crate::case::Step::Call { call, args, .. },
                 crate::trace::StepOutcome::Returned { value, .. },
-            ) if call == method && !matches!(value.as_i64(), Some(0 | 2 | 3)) => {
+            ) if call == method && entry.is_some_and(|m| m.accepted(value)) => {
                 Some((args.as_slice(), value))
             }
             _ => None,
@@ -219,7 +223,7 @@ pub fn check(trace: &CaseTrace, wire: &[WireEntry], catalog: &Catalog) -> Vec<Fa
         let Some(data) = frame.get("data").and_then(Value::as_object) else {
             continue;
         };
-        let key = event_key(&Value::Object(data.clone()));
+        let key = event_key(&frame["data"]);
         let Some(offset) = events[next..].iter().position(|e| event_key(e) == key) else {
             continue;
         };

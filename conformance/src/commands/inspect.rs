@@ -103,9 +103,16 @@ fn field_coverage(
                 .unwrap_or_default();
             let _ = writeln!(out, "{:<34} {:<15} {judged}{from}", r.event, r.field);
         }
-        let valued = rows.iter().filter(|r| !r.rules.is_empty()).count();
+        // Counted as shown: a fixed value first, then rules, then a reason.
         let fixed = rows.iter().filter(|r| r.fixed).count();
-        let reasoned = rows.len() - valued - fixed - loose;
+        let valued = rows
+            .iter()
+            .filter(|r| !r.fixed && !r.rules.is_empty())
+            .count();
+        let reasoned = rows
+            .iter()
+            .filter(|r| !r.fixed && r.rules.is_empty() && r.reason.is_some())
+            .count();
         let _ = writeln!(
             out,
             "{} fields: {valued} judged by a value rule, {fixed} fixed by their schema, {reasoned} type only with a reason, {loose} with nothing",
