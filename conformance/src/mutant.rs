@@ -23,6 +23,10 @@ pub struct Mutant {
     pub breaks: String,
     /// The fault, in a sentence.
     pub summary: String,
+    /// The engines the fault shows in, for a fault behind an engine's
+    /// feature; empty for every engine. Elsewhere the build must pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<String>,
     /// Text edits applied to the reference build.
     pub edits: Vec<Edit>,
 }
@@ -70,6 +74,11 @@ pub enum MutantError {
 }
 
 impl Mutant {
+    /// Whether the fault shows in this engine (a `BrowserKind` label).
+    pub fn shows_in(&self, engine: &str) -> bool {
+        self.engines.is_empty() || self.engines.iter().any(|e| e == engine)
+    }
+
     /// The reference build with this mutant's fault.
     ///
     /// # Errors

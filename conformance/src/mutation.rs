@@ -93,15 +93,22 @@ pub async fn run(
     let mut results = Vec::with_capacity(builds.len());
     for (i, (m, path)) in builds.into_iter().enumerate() {
         progress.build_started(Some(m), i + 1, mutants.len());
+        // A fault behind another engine's feature must not show here: the
+        // build runs every case and must pass them all.
+        let shows = m.shows_in(options.browser.kind.label());
         // Unless the whole matrix is wanted, a mutant's run ends at the
         // first case naming the broken check: that is all a kill needs.
         let run_options = RunOptions {
             widget: Some(path),
-            fail_fast: (!full_matrix).then(|| FailFast::Naming(m.breaks.clone())),
+            fail_fast: (shows && !full_matrix).then(|| FailFast::Naming(m.breaks.clone())),
             ..options.clone()
         };
         let report = runner::run(&run_options, &mut (), stop(interrupt.clone())).await?;
-        let result = verdict::kill_verdict(m, &report.cases);
+        let result = if shows {
+            verdict::kill_verdict(m, &report.cases)
+        } else {
+            verdict::dormant_verdict(m, &report.cases)
+        };
         progress.mutant_finished(&result);
         results.push(result);
     }

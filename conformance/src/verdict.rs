@@ -115,11 +115,24 @@ pub fn kill_verdict(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
         area: m.area.clone(),
         breaks: m.breaks.clone(),
         summary: m.summary.clone(),
+        engines: m.engines.clone(),
         failed_cases: failed.iter().map(|c| c.id.clone()).collect(),
         naming_cases,
         naming_scenarios,
         verdict,
     }
+}
+
+/// The verdict on a mutant run in an engine its fault does not show in:
+/// it must pass every case there.
+pub fn dormant_verdict(m: &Mutant, cases: &[CaseReport]) -> MutantResult {
+    let mut result = kill_verdict(m, cases);
+    result.verdict = if result.failed_cases.is_empty() {
+        KillVerdict::Dormant
+    } else {
+        KillVerdict::FailedOutsideEngines
+    };
+    result
 }
 
 #[cfg(test)]
@@ -164,6 +177,7 @@ mod tests {
             area: "values".into(),
             breaks: "server-values".into(),
             summary: String::new(),
+            engines: Vec::new(),
             edits: Vec::new(),
         };
         let on = |id: &str, scenario: &str, rules: &[&str]| CaseReport {
@@ -184,6 +198,32 @@ mod tests {
             on("d", "agent-content", &["server-values"]),
         ];
         assert!(kill_verdict(&m, &two).deeply_killed());
+    }
+
+    #[test]
+    fn a_mutant_outside_its_engines_must_pass_and_does_not_count_against_the_kill_rate() {
+        use crate::report::KillMatrix;
+        let gated = Mutant {
+            name: "gated".into(),
+            area: "schema".into(),
+            breaks: "schema".into(),
+            summary: String::new(),
+            engines: vec!["chromium".into()],
+            edits: Vec::new(),
+        };
+        assert!(gated.shows_in("chromium") && !gated.shows_in("firefox"));
+        let passed = [case("a", Outcome::Pass, &[])];
+        let failed = [case("a", Outcome::Fail, &["schema"])];
+        let dormant = dormant_verdict(&gated, &passed);
+        assert_eq!(dormant.verdict, KillVerdict::Dormant);
+        let woke = dormant_verdict(&gated, &failed);
+        assert_eq!(woke.verdict, KillVerdict::FailedOutsideEngines);
+        let killed = kill_verdict(&gated, &failed);
+        let matrix = KillMatrix::of(Vec::new(), vec![killed.clone(), dormant]);
+        assert!(matrix.ok());
+        assert_eq!((matrix.killed, matrix.dormant), (1, 1));
+        assert!((matrix.kill_rate - 1.0).abs() < f64::EPSILON);
+        assert!(!KillMatrix::of(Vec::new(), vec![killed, woke]).ok());
     }
 
     #[test]

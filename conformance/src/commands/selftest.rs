@@ -24,7 +24,7 @@ impl MutationProgress for Progress {
     }
 
     fn mutant_finished(&mut self, r: &MutantResult) {
-        let verdict = if r.verdict.is_killed() {
+        let verdict = if r.verdict.is_ok() {
             r.verdict.label().to_owned()
         } else {
             r.verdict.label().to_uppercase()
@@ -95,8 +95,17 @@ fn print_matrix(st: &KillMatrix, full_matrix: bool, took: std::time::Duration) {
             KillVerdict::Killed => "killed  ",
             KillVerdict::KilledUnnamed => "UNNAMED ",
             KillVerdict::Survived => "SURVIVED",
+            KillVerdict::Dormant => "dormant ",
+            KillVerdict::FailedOutsideEngines => "OUTSIDE ",
         };
-        let by = m.caught_by();
+        let by = if m.verdict == KillVerdict::Dormant {
+            vec![format!(
+                "no case: its fault shows only in {}, and here it passed every case",
+                m.engines.join(", ")
+            )]
+        } else {
+            m.caught_by().to_vec()
+        };
         let depth = if full_matrix && m.verdict.is_killed() {
             format!(
                 " [{} case(s), {} scenario(s)]",
@@ -123,10 +132,16 @@ fn print_matrix(st: &KillMatrix, full_matrix: bool, took: std::time::Duration) {
             st.reference_failures.join(", ")
         );
     }
+    if st.dormant > 0 {
+        println!(
+            "{} mutant(s) dormant: their faults show only in other engines, and their builds passed every case here",
+            st.dormant
+        );
+    }
     println!(
         "{} of {} mutants killed by a case naming the broken check (kill rate {:.1} %); reference {}; {:.0} s",
         st.killed,
-        st.mutants.len(),
+        st.mutants.len() - st.dormant,
         st.kill_rate * 100.0,
         if st.reference_failures.is_empty() {
             "passed every case"

@@ -367,6 +367,10 @@ fn kill_matrix(st: &KillMatrix) -> Markup {
             (reference) ". "
             (st.deeply_killed()) " were caught by two or more cases in different scenarios (counted fully \
              only with --full-matrix, where every case runs on every mutant)."
+            @if st.dormant > 0 {
+                " " (st.dormant) " show their fault only in other engines; here each passed every case, \
+                 as it should."
+            }
         }
         table {
             tr { th { "Mutant" } th { "Area" } th { "Breaks" } th { "Verdict" } th { "Caught by" } th { "Depth" } }
@@ -375,7 +379,10 @@ fn kill_matrix(st: &KillMatrix) -> Markup {
                     td { code { (m.name) } div.small { (m.summary) } }
                     td { (m.area) }
                     td { code { (m.breaks) } }
-                    td class=(if m.verdict.is_killed() { "good" } else { "bad" }) { (m.verdict.label()) }
+                    td class=(if m.verdict.is_ok() { "good" } else { "bad" }) {
+                        (m.verdict.label())
+                        @if !m.engines.is_empty() { div.small { "shows in " (m.engines.join(", ")) " only" } }
+                    }
                     td.small { (m.caught_by().join(", ")) }
                     td.small {
                         @if m.verdict.is_killed() {

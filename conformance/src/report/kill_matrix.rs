@@ -13,6 +13,12 @@ pub enum KillVerdict {
     KilledUnnamed,
     /// Every case passed: the suite misses this fault.
     Survived,
+    /// The fault shows only in other engines, and here the build passed
+    /// every case, as it should.
+    Dormant,
+    /// The fault should show only in other engines, yet here the build
+    /// failed: the mutant's gate or the suite is wrong.
+    FailedOutsideEngines,
 }
 
 impl KillVerdict {
@@ -22,12 +28,19 @@ impl KillVerdict {
             KillVerdict::Killed => "killed",
             KillVerdict::KilledUnnamed => "killed, check not named",
             KillVerdict::Survived => "survived",
+            KillVerdict::Dormant => "not in this engine (passed, as it should)",
+            KillVerdict::FailedOutsideEngines => "failed outside its engines",
         }
     }
 
     /// Whether it counts as caught.
     pub fn is_killed(self) -> bool {
         self == KillVerdict::Killed
+    }
+
+    /// Whether the self-test's gate accepts it.
+    pub fn is_ok(self) -> bool {
+        matches!(self, KillVerdict::Killed | KillVerdict::Dormant)
     }
 }
 
@@ -42,6 +55,9 @@ pub struct MutantResult {
     pub breaks: String,
     /// The fault.
     pub summary: String,
+    /// The engines its fault shows in (empty: every engine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<String>,
     /// Cases that did not pass on it.
     pub failed_cases: Vec<String>,
     /// Of those, the cases whose failures name `breaks`.
@@ -80,7 +96,11 @@ pub struct KillMatrix {
     pub mutants: Vec<MutantResult>,
     /// Mutants killed with the broken check named.
     pub killed: usize,
-    /// Share of mutants killed with the broken check named.
+    /// Mutants whose fault shows only in other engines and that passed.
+    #[serde(default)]
+    pub dormant: usize,
+    /// Share of the mutants whose fault shows in this engine that were
+    /// killed with the broken check named.
     pub kill_rate: f64,
 }
 
@@ -88,16 +108,22 @@ impl KillMatrix {
     /// The matrix of these rows.
     pub fn of(reference_failures: Vec<String>, mutants: Vec<MutantResult>) -> Self {
         let killed = mutants.iter().filter(|r| r.verdict.is_killed()).count();
+        let dormant = mutants
+            .iter()
+            .filter(|r| r.verdict == KillVerdict::Dormant)
+            .count();
+        let present = mutants.len() - dormant;
         #[allow(clippy::cast_precision_loss)]
-        let kill_rate = if mutants.is_empty() {
+        let kill_rate = if present == 0 {
             1.0
         } else {
-            killed as f64 / mutants.len() as f64
+            killed as f64 / present as f64
         };
         Self {
             reference_failures,
             mutants,
             killed,
+            dormant,
             kill_rate,
         }
     }
@@ -109,6 +135,6 @@ impl KillMatrix {
 
     /// The gate: the reference passes everything and no mutant escapes.
     pub fn ok(&self) -> bool {
-        self.reference_failures.is_empty() && self.killed == self.mutants.len()
+        self.reference_failures.is_empty() && self.mutants.iter().all(|m| m.verdict.is_ok())
     }
 }

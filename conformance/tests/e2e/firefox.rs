@@ -13,3 +13,41 @@ fn reference_build_passes_in_firefox_and_leaves_no_process() {
     assert_eq!(report.browser.name, "firefox");
     assert_eq!(report.widget.sdk_version.as_deref(), Some("2.0.0-ref.1"));
 }
+
+/// A fault behind a Chromium-only feature (`navigator.userAgentData`) does
+/// not show in Firefox: there the self-test runs its build on every case,
+/// which must all pass, and calls it dormant rather than a survivor (the
+/// default self-test, in Chromium, kills it).
+#[test]
+fn a_chromium_only_fault_is_dormant_in_firefox() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique("dormant");
+    let out = binary(
+        &marker,
+        &[
+            "selftest",
+            "--browser",
+            "firefox",
+            "--only",
+            "client-hints-on-chromium",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let st = read_report(dir.path()).kill_matrix.unwrap();
+    assert_eq!(st.mutants.len(), 1);
+    let m = &st.mutants[0];
+    assert_eq!(m.verdict, jodo_conformance::report::KillVerdict::Dormant);
+    assert!(m.failed_cases.is_empty(), "{:?}", m.failed_cases);
+    assert_eq!(m.engines, ["chromium"]);
+    assert!(
+        stdout.contains("dormant  client-hints-on-chromium"),
+        "{stdout}"
+    );
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+}
