@@ -169,3 +169,24 @@ pub fn merge_cli(marker: &str, shards: &[&str], out: &str) -> Ran {
     args.extend(["--report-dir", out]);
     run_cli(marker, &args)
 }
+
+/// Runs `selftest` with these arguments into a fresh report folder; it must
+/// exit 0 and leave no process. The kill matrix and what it printed.
+pub fn passing_selftest(
+    name: &str,
+    args: &[&str],
+) -> (jodo_conformance::report::KillMatrix, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = unique(name);
+    let mut all = vec!["selftest", "--report-dir", dir.path().to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = binary(&marker, &all).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let matrix = read_report(dir.path())
+        .kill_matrix
+        .expect("the report carries the kill matrix");
+    assert_eq!(leftovers(&marker), Vec::<String>::new());
+    (matrix, stdout)
+}

@@ -71,26 +71,7 @@ async fn the_reference_build_speaking_jsonrpc_passes_every_case() {
 /// protocol kills: the mutants are edits of the same source.
 #[test]
 fn selftest_in_jsonrpc_kills_every_mutant() {
-    let dir = tempfile::tempdir().unwrap();
-    let marker = unique("selftest-rpc");
-    let out = binary(
-        &marker,
-        &[
-            "selftest",
-            "--dialect",
-            "jsonrpc-2",
-            "--report-dir",
-            dir.path().to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    let matrix = read_report(dir.path())
-        .kill_matrix
-        .expect("the report carries the kill matrix");
+    let (matrix, stdout) = passing_selftest("selftest-rpc", &["--dialect", "jsonrpc-2"]);
     assert!(
         matrix.reference_failures.is_empty(),
         "{:?}",
@@ -107,7 +88,6 @@ fn selftest_in_jsonrpc_kills_every_mutant() {
             m.name
         );
     }
-    assert_eq!(leftovers(&marker), Vec::<String>::new());
 }
 
 /// A bad dialect stops the run before any browser starts, each problem on

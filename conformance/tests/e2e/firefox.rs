@@ -20,26 +20,10 @@ fn reference_build_passes_in_firefox_and_leaves_no_process() {
 /// default self-test, in Chromium, kills it).
 #[test]
 fn a_chromium_only_fault_is_dormant_in_firefox() {
-    let dir = tempfile::tempdir().unwrap();
-    let marker = unique("dormant");
-    let out = binary(
-        &marker,
-        &[
-            "selftest",
-            "--browser",
-            "firefox",
-            "--only",
-            "client-hints-on-chromium",
-            "--report-dir",
-            dir.path().to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    let st = read_report(dir.path()).kill_matrix.unwrap();
+    let (st, stdout) = passing_selftest(
+        "dormant",
+        &["--browser", "firefox", "--only", "client-hints-on-chromium"],
+    );
     assert_eq!(st.mutants.len(), 1);
     let m = &st.mutants[0];
     assert_eq!(m.verdict, jodo_conformance::report::KillVerdict::Dormant);
@@ -49,5 +33,4 @@ fn a_chromium_only_fault_is_dormant_in_firefox() {
         stdout.contains("dormant  client-hints-on-chromium"),
         "{stdout}"
     );
-    assert_eq!(leftovers(&marker), Vec::<String>::new());
 }
